@@ -1,0 +1,1 @@
+"""asset_pipeline: discover data assets per connector, dedup against the catalog, bulk-load the difference."""

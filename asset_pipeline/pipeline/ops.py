@@ -1,0 +1,251 @@
+"""The three steps of a discovery run: discover -> dedup -> bulk_load.
+
+Each op hands the next a small reference (run-scoped tables and counts), never the assets
+themselves; every step streams, so memory stays flat as the asset count grows.
+"""
+
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from dagster import AssetMaterialization, Failure, OpExecutionContext, op
+from sqlalchemy import Engine
+
+from asset_pipeline.catalog import dedup as dedup_sql
+from asset_pipeline.catalog import staging
+from asset_pipeline.catalog.connectors import ConnectorNotFound, get_connector
+from asset_pipeline.catalog.load import apply_batch
+from asset_pipeline.catalog.runs import active_asset_count, start_run, update_run
+from asset_pipeline.connectors.base import SAMPLE_LIMIT, Connector, ConnectorReport
+from asset_pipeline.connectors.registry import ConnectorConfigError, build_connector
+from asset_pipeline.pipeline.handoff import Difference, LoadResult, StagedScan
+from asset_pipeline.pipeline.metrics import ProgressMeter, peak_rss_mb, reset_peak_rss
+from asset_pipeline.pipeline.normalize import RejectedRecord, StagedRow, normalize
+from asset_pipeline.pipeline.partitions import CATALOG_ASSET_KEY, CONNECTORS_PARTITIONS
+from asset_pipeline.pipeline.run_metadata import materialization_metadata
+from asset_pipeline.resources import (
+    BatchingResource,
+    CatalogDatabase,
+    PreloadResource,
+    RemovalPolicy,
+)
+
+
+@contextmanager
+def _recorded(engine: Engine, run_id: str) -> Iterator[None]:
+    """Mark the run failed in discovery_runs if the step raises."""
+    try:
+        yield
+    except Exception as exc:
+        message = exc.description if isinstance(exc, Failure) else f"{type(exc).__name__}: {exc}"
+        update_run(engine, run_id, outcome="failed", message=message)
+        raise
+
+
+def _connector_for(context: OpExecutionContext, engine: Engine) -> Connector[Any]:
+    """The partition's connector, validated. Unknown or invalid ones fail the run clearly."""
+    if not context.has_partition_key:
+        raise Failure("discover_connector runs per connector: give a partition key "
+                      "(--tags '{\"dagster/partition\": \"NAME\"}')")
+    name = context.partition_key
+    try:
+        row = get_connector(engine, name)
+        connector = build_connector(row.name, row.kind, row.config)
+    except (ConnectorNotFound, ConnectorConfigError) as exc:
+        raise Failure(str(exc)) from None
+    if not row.enabled:
+        raise Failure(f"connector {name!r} is disabled; enable it with "
+                      f"'asset-pipeline connector enable {name}'")
+    instance = context.instance
+    if not instance.has_dynamic_partition(CONNECTORS_PARTITIONS.name, name):
+        instance.add_dynamic_partitions(CONNECTORS_PARTITIONS.name, [name])
+    return connector
+
+
+@op(description="Stream every asset of the partition's connector into a run-scoped stage table.")
+def discover(
+    context: OpExecutionContext, catalog: CatalogDatabase, batching: BatchingResource
+) -> StagedScan:
+    engine = catalog.engine
+    connector = _connector_for(context, engine)
+    name, run_id = connector.name, context.run_id
+    reset_peak_rss()
+    start_run(engine, run_id, name)
+    with _recorded(engine, run_id):
+        expected = connector.expected_count() or dedup_sql.connector_asset_count(engine, name)
+        batch_size = batching.resolve(expected)
+        dropped = staging.drop_leftovers(engine, name)
+        if dropped:
+            context.log.info(f"dropped {len(dropped)} staging tables left by earlier runs")
+        stage_name, diff_name = staging.table_names(name, run_id)
+        stage = staging.create_stage(engine, stage_name)
+        report = ConnectorReport()
+        meter = ProgressMeter(context.log.info, f"discover {name}")
+        rejected: list[str] = []
+        rejected_count = 0
+
+        def rows() -> Iterator[StagedRow]:
+            nonlocal rejected_count
+            for record in meter.track(connector.discover(report)):
+                try:
+                    yield normalize(record)
+                except RejectedRecord as exc:
+                    rejected_count += 1
+                    if len(rejected) < SAMPLE_LIMIT:
+                        where = getattr(record, "qualified_name", None) or f"#{meter.count}"
+                        rejected.append(f"{where}: {exc}")
+
+        try:
+            staging.write_stage(engine, stage, rows(), batch_size)
+        except Exception as exc:
+            staging.drop_tables(engine, [stage_name])
+            raise Failure(
+                f"scan of connector {name!r} failed after {meter.count:,} assets: "
+                f"{type(exc).__name__}: {exc}. Nothing was written to the catalog."
+            ) from exc
+        duplicates, dup_samples = staging.seal_stage(engine, stage)
+        rejected_count += duplicates
+        rejected.extend(f"{qn}: duplicate qualified_name" for qn in dup_samples)
+        if rejected_count:
+            context.log.warning(f"rejected {rejected_count:,} records; first: {rejected[:5]}")
+        if not report.complete:
+            context.log.warning(
+                f"scan incomplete ({report.failures} unreadable entries): nothing will be "
+                f"marked removed in this run; first: {report.failure_samples[:5]}"
+            )
+        scan = StagedScan(
+            connector=name, kind=connector.kind, run_id=run_id, stage_table=stage_name,
+            diff_table=diff_name, batch_size=batch_size, discovered=meter.count,
+            rejected=rejected_count, rejected_samples=rejected[:SAMPLE_LIMIT],
+            complete=report.complete, failures=report.failures,
+            failure_samples=report.failure_samples, skipped=report.skipped,
+            discover_seconds=round(meter.elapsed, 3), per_10k=meter.rows,
+        )
+        update_run(engine, run_id, discovered=scan.discovered, rejected=scan.rejected,
+                   complete=scan.complete, discover_seconds=scan.discover_seconds)
+        context.log.info(f"discovered {scan.discovered:,} assets in {scan.discover_seconds:.2f} s "
+                         f"(batch size {batch_size:,})")
+        return scan
+
+
+@op(description="Classify the staged scan against the catalog; keep only the difference.")
+def dedup(
+    context: OpExecutionContext,
+    catalog: CatalogDatabase,
+    preload: PreloadResource,
+    removal_policy: RemovalPolicy,
+    scan: StagedScan,
+) -> Difference:
+    engine = catalog.engine
+    started = time.perf_counter()
+    with _recorded(engine, scan.run_id):
+        existing = dedup_sql.connector_asset_count(engine, scan.connector)
+        limit = preload.resolve()
+        strategy = "preload" if 0 < existing <= limit else "join"
+        stage = staging.stage_table(scan.stage_table)
+        diff = staging.create_diff(engine, scan.diff_table)
+        preloaded = 0
+        if strategy == "preload":
+            preloaded = dedup_sql.classify_preload(
+                engine, scan.connector, stage, diff, scan.complete, scan.batch_size
+            )
+        else:
+            dedup_sql.classify_join(engine, scan.connector, stage, diff, scan.complete)
+        counts = dedup_sql.diff_counts(engine, diff)
+        staged = scan.discovered - scan.rejected
+        result = Difference(
+            scan=scan, strategy=strategy, preloaded=preloaded, new=counts["new"],
+            changed=counts["changed"], restored=counts["restored"],
+            unchanged=staged - counts["new"] - counts["changed"] - counts["restored"],
+            removed=counts["removed"], dedup_seconds=round(time.perf_counter() - started, 3),
+        )
+        if result.removed:
+            refusal = removal_policy.refusal(
+                result.removed, active_asset_count(engine, scan.connector)
+            )
+            if refusal:
+                raise Failure(f"connector {scan.connector!r}: {refusal}")
+        update_run(engine, scan.run_id, new=result.new, changed=result.changed,
+                   restored=result.restored, unchanged=result.unchanged, removed=result.removed,
+                   dedup_seconds=result.dedup_seconds)
+        context.log.info(
+            f"dedup ({strategy}{f', {existing:,} existing' if existing else ''}): "
+            f"{result.new:,} new, {result.changed:,} changed, {result.restored:,} restored, "
+            f"{result.unchanged:,} unchanged, {result.removed:,} removed"
+        )
+        return result
+
+
+@op(description="Write the difference to the catalog in committed, idempotent batches.")
+def bulk_load(
+    context: OpExecutionContext,
+    catalog: CatalogDatabase,
+    removal_policy: RemovalPolicy,
+    difference: Difference,
+) -> LoadResult:
+    engine = catalog.engine
+    scan = difference.scan
+    started = time.perf_counter()
+    with _recorded(engine, scan.run_id):
+        written: Counter[str] = Counter()
+        if removal_policy.dry_run:
+            context.log.info("dry run: nothing written")
+        else:
+            written = _apply(context, engine, difference)
+        staging.drop_tables(engine, [scan.stage_table, scan.diff_table])
+        load_seconds = round(time.perf_counter() - started, 3)
+        total = scan.discover_seconds + difference.dedup_seconds + load_seconds
+        per_10k = total / (scan.discovered / 10_000) if scan.discovered else 0.0
+        result = LoadResult(
+            connector=scan.connector, new=difference.new, changed=difference.changed,
+            restored=difference.restored, unchanged=difference.unchanged,
+            removed=difference.removed, rejected=scan.rejected, discovered=scan.discovered,
+            written=sum(written.values()), complete=scan.complete,
+            dry_run=removal_policy.dry_run, discover_seconds=scan.discover_seconds,
+            dedup_seconds=difference.dedup_seconds, load_seconds=load_seconds,
+            total_seconds=round(total, 3), seconds_per_10k=round(per_10k, 4),
+            assets_per_second=round(scan.discovered / total) if total else 0.0,
+            peak_rss_mb=peak_rss_mb(),
+        )
+        metadata = materialization_metadata(result, difference)
+        update_run(
+            engine, scan.run_id, outcome="success", load_seconds=load_seconds,
+            seconds_per_10k=result.seconds_per_10k, peak_rss_mb=result.peak_rss_mb,
+            details=metadata.json_details(),
+        )
+        context.log_event(AssetMaterialization(
+            asset_key=CATALOG_ASSET_KEY, partition=scan.connector,
+            description=f"discovery of connector {scan.connector}", metadata=metadata.values,
+        ))
+        context.log.info(
+            f"loaded {result.written:,} rows in {load_seconds:.2f} s; run total "
+            f"{result.total_seconds:.2f} s, {result.seconds_per_10k:.3f} s per 10K assets, "
+            f"peak RSS {result.peak_rss_mb:.0f} MB"
+        )
+        return result
+
+
+def _apply(context: OpExecutionContext, engine: Engine, difference: Difference) -> Counter[str]:
+    scan = difference.scan
+    diff = staging.diff_table(scan.diff_table)
+    lo, hi = dedup_sql.seq_bounds(engine, diff)
+    step = scan.batch_size
+    now = datetime.now(timezone.utc)
+    written: Counter[str] = Counter()
+    next_log = 10_000
+    for start in range(lo, hi + 1, step):
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Batches are idempotent: a crash loses at most the last few, which re-run.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            written.update(apply_batch(conn, diff, scan.connector, scan.run_id, start,
+                                       min(start + step - 1, hi), now))
+        done = min(start + step, hi + 1) - lo
+        if done >= next_log:
+            context.log.info(f"bulk_load {scan.connector}: {done:,} of {hi - lo + 1:,} rows")
+            next_log = (done // 10_000 + 1) * 10_000
+    return written
