@@ -15,3 +15,17 @@ from asset_pipeline.pipeline.partitions import CONNECTORS_PARTITIONS
 )
 def discover_connector() -> None:
     bulk_load(dedup(discover()))
+
+
+def failure_reason(result) -> str:  # type: ignore[no-untyped-def]
+    """The reason a discover_connector run failed, from its step failure events."""
+    reasons = []
+    for event in result.all_events:
+        if not event.is_step_failure:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            reasons.append(data.user_failure_data.description)
+        elif data.error is not None:
+            reasons.append(data.error.message.strip())
+    return "; ".join(reasons) or "the run failed; see its log in the Dagster UI"

@@ -27,14 +27,16 @@ class ProgressMeter:
     def track(self, items: Iterable[T]) -> Iterator[T]:
         every, count = self.every, self.count
         next_mark = (count // every + 1) * every
-        for item in items:
-            count += 1
-            if count >= next_mark:
-                self.count = count
-                self._mark()
-                next_mark += every
-            yield item
-        self.count = count
+        try:
+            for item in items:
+                count += 1
+                if count >= next_mark:
+                    self.count = count
+                    self._mark()
+                    next_mark += every
+                yield item
+        finally:
+            self.count = count
 
     def _mark(self) -> None:
         now = time.perf_counter()
