@@ -9,7 +9,7 @@ def test_batch_size_is_adaptive_by_expected_size(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("DISCOVERY_BATCH_SIZE", raising=False)
     batching = BatchingResource()
     assert [batching.resolve(n) for n in (None, 500, 50_000, 100_000, 5_000_000)] == [
-        500, 500, 1_000, 2_000, 2_000
+        500, 500, 2_000, 10_000, 10_000
     ]
 
 

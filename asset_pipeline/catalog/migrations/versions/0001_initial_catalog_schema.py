@@ -48,9 +48,6 @@ def upgrade() -> None:
         sa.Column("discovered_at", Timestamp, nullable=False),
         sa.Column("updated_at", Timestamp, nullable=False),
         sa.Column("last_run_id", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["connector"], ["connectors.name"], name=op.f("fk_assets_connector_connectors")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assets")),
     )
     op.create_index(
@@ -108,9 +105,6 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("at", Timestamp, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["asset_id"], ["assets.id"], name=op.f("fk_data_discovery_asset_id_assets")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_data_discovery")),
     )
     op.create_index(
