@@ -192,3 +192,37 @@ def test_history_only_grows_with_change(pipeline: Pipeline) -> None:
         pipeline.run("syn")
     with pipeline.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(data_discovery)) == 3_000
+
+
+def test_incomplete_filesystem_scan_loads_what_it_saw_and_removes_nothing(
+    pipeline: Pipeline, tmp_path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    import os
+
+    from asset_pipeline.connectors import filesystem
+
+    root = tmp_path / "share"
+    for rel in ("a/one.csv", "a/two.csv", "b/three.json"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(rel)
+    pipeline.add("fs", "filesystem", {"root": str(root)})
+    assert load(pipeline.run("fs")).new == 5
+
+    (root / "b" / "four.parquet").write_text("x")
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if os.path.basename(path) == "a":
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(filesystem.os, "scandir", scandir)
+    out = load(pipeline.run("fs"))
+    assert not out.complete and out.new == 1 and out.removed == 0
+    statuses = {r[0]: r[-1] for r in pipeline.catalog("fs")}
+    assert statuses == {"a": "active", "a/one.csv": "active", "a/two.csv": "active",
+                        "b": "active", "b/three.json": "active", "b/four.parquet": "active"}
+    event = pipeline.instance.get_latest_materialization_event(AssetKey("catalog_assets"))
+    assert event is not None and event.asset_materialization is not None
+    meta = event.asset_materialization.metadata
+    assert meta["scan_complete"].value is False and meta["unreadable_entries"].value == 1
