@@ -14,6 +14,7 @@ re-scan, and a re-scan with 1% changed. Prints a table and the goals, writes
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -148,6 +149,16 @@ def goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def code_state() -> str:
+    """HEAD plus a hash of uncommitted changes to the package: the code the phases imported."""
+    def git(*a: str) -> str:
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = git("diff", "HEAD", "--", "asset_pipeline") + git(
+        "ls-files", "--others", "--exclude-standard", "asset_pipeline")
+    return git("rev-parse", "--short", "HEAD").strip() + (
+        f"+dirty:{hashlib.sha1(dirty.encode()).hexdigest()[:8]}" if dirty else "")
+
+
 def machine() -> dict[str, Any]:
     mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
                   if ln.startswith("MemTotal:"))
@@ -174,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     command = shlex.join([".venv/bin/python", "-m", "benchmarks.run", *sys.argv[1:]])
-    info = machine()
-    print(f"machine: {info}\nreproduce (from {ROOT}): {command}\n\n{HEADER}", flush=True)
+    info, code = machine(), code_state()
+    print(f"machine: {info}\ncode: {code}\nreproduce (from {ROOT}): {command}\n\n{HEADER}",
+          flush=True)
     rows: list[dict[str, Any]] = []
     errors: list[str] = []
     for backend in backends:
@@ -187,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
             rows += got
             errors += errs
 
+    if code_state() != code:
+        errors.append(f"the code changed while benchmarking ({code} -> {code_state()}): "
+                      "the phases may have run different code; run again")
     print("\ngoals:")
     checked = goals(rows)
     for g in checked:
@@ -200,9 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = out / f"bench-{stamp}.json"
-    path.write_text(json.dumps({"command": command, "machine": info, "results": rows,
+    path.write_text(json.dumps({"command": command, "code": code, "machine": info, "results": rows,
                                 "goals": checked, "errors": errors}, indent=2))
     print(f"\nmachine: nproc {info['nproc']}, {info['memory_gb']} GB, Python {info['python']}"
+          f", code {code}"
           f"\nreproduce: {command}\nresults: {path}")
     return 1 if errors else 0
 

@@ -142,7 +142,9 @@ def write_stage(engine: Engine, table: Table, rows: Iterable[StagedRow], batch_s
         if engine.dialect.name == "postgresql":
             # NULL is an unquoted empty field; csv quotes empty strings, which normalize() never emits.
             cur.copy_expert(
-                f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)', _CsvStream(rows)
+                f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)',
+                _CsvStream(rows),
+                size=1 << 20,
             )
         else:
             marks = ", ".join("?" * len(STAGED_COLUMNS))
@@ -174,6 +176,7 @@ def seal_stage(engine: Engine, table: Table) -> tuple[int, list[str]]:
     index = Index(f"{table.name}_qn", table.c.qualified_name, unique=True)
     try:
         index.create(engine)
+        analyze(engine, table.name)
         return 0, []
     except IntegrityError:
         pass
@@ -188,7 +191,19 @@ def seal_stage(engine: Engine, table: Table) -> tuple[int, list[str]]:
         keep = select(func.min(table.c.seq)).group_by(table.c.qualified_name)
         dropped = conn.execute(table.delete().where(table.c.seq.not_in(keep))).rowcount
     index.create(engine)
+    analyze(engine, table.name)
     return dropped, samples
+
+
+def analyze(engine: Engine, name: str) -> None:
+    """Refresh PostgreSQL's statistics for a freshly filled table.
+
+    Without them the planner takes a new million-row table for a few rows and picks nested loops
+    (measured: one 10,000-row merge batch took 8.7 s instead of milliseconds).
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'ANALYZE "{name}"')
 
 
 def drop_tables(engine: Engine, names: Iterable[str]) -> None:

@@ -35,6 +35,10 @@ from asset_pipeline.resources import (
 )
 
 
+#: Rows written by one run above which the assets table's statistics are refreshed.
+ANALYZE_AFTER = 10_000
+
+
 @contextmanager
 def _recorded(engine: Engine, run_id: str) -> Iterator[None]:
     """Mark the run failed in discovery_runs if the step raises."""
@@ -155,6 +159,7 @@ def dedup(
             )
         else:
             dedup_sql.classify_join(engine, scan.connector, stage, diff, scan.complete)
+        staging.analyze(engine, diff.name)
         counts = dedup_sql.diff_counts(engine, diff)
         staged = scan.discovered - scan.rejected
         result = Difference(
@@ -196,6 +201,8 @@ def bulk_load(
             context.log.info("dry run: nothing written")
         else:
             written = _apply(context, engine, difference)
+            if sum(written.values()) >= ANALYZE_AFTER:
+                staging.analyze(engine, "assets")  # the next dedup plans with real counts
         staging.drop_tables(engine, [scan.stage_table, scan.diff_table])
         load_seconds = round(time.perf_counter() - started, 3)
         total = scan.discover_seconds + difference.dedup_seconds + load_seconds
