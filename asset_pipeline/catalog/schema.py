@@ -135,3 +135,17 @@ connectors = Connector.__table__
 assets = Asset.__table__
 data_discovery = DataDiscovery.__table__
 discovery_runs = DiscoveryRun.__table__
+
+
+class ConnectorLease(Base):
+    """Who may write a connector's assets right now: one run, until expires_at."""
+
+    __tablename__ = "connector_leases"
+
+    connector: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    acquired_at: Mapped[datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+connector_leases = ConnectorLease.__table__

@@ -39,6 +39,17 @@ class AssetRecord(NamedTuple):
     properties: Mapping[str, Any] | None = None
 
 
+class SourceError(RuntimeError):
+    """The source could not be listed (bad credentials, missing path, missing driver).
+
+    Permanent: the run fails at once with this message. The message must never hold a secret.
+    """
+
+
+class TransientSourceError(SourceError):
+    """A failure worth retrying with backoff: a timeout, a dropped connection, a throttled API."""
+
+
 class ConnectorConfig(BaseModel):
     """Base of every connector config: unknown fields are an error, not silently ignored."""
 
