@@ -8,12 +8,19 @@ batch size and preload limit otherwise come from ``DISCOVERY_BATCH_SIZE`` /
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
 
-from asset_pipeline.catalog.db import make_engine, migrate, resolve_url, safe_url
+from asset_pipeline.catalog.db import (
+    make_engine,
+    migrate,
+    resolve_url,
+    safe_url,
+    watch_slow_queries,
+)
 
 BATCH_SIZE_ENV = "DISCOVERY_BATCH_SIZE"
 PRELOAD_LIMIT_ENV = "DISCOVERY_PRELOAD_LIMIT"
@@ -49,8 +56,18 @@ class CatalogDatabase(ConfigurableResource):
     max_overflow: int = Field(5, ge=0, description="Extra connections allowed above pool_size.")
     pool_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a free connection.")
     connect_timeout: int = Field(10, gt=0, description="Seconds to wait for the server.")
+    slow_query_seconds: float = Field(
+        5.0, ge=0, description="Catalog statements slower than this are logged as warnings "
+        "and counted in the run's metadata.",
+    )
+    lease_seconds: int = Field(
+        900, gt=0,
+        description="A run's writer lease on its connector lasts this long unless renewed; "
+        "a run that died blocks others at most this long.",
+    )
 
     _engine: Engine | None = PrivateAttr(None)
+    _slow: list[str] = PrivateAttr(default_factory=list)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         url = resolve_url(self.url)
@@ -58,12 +75,29 @@ class CatalogDatabase(ConfigurableResource):
             url, self.pool_size, self.max_overflow, self.pool_timeout, self.connect_timeout
         )
         migrate(self._engine)
-        if context.log is not None:
-            context.log.debug(f"catalog database: {safe_url(url)}")
+        log = context.log
+
+        def on_slow(seconds: float, statement: str) -> None:
+            self._slow.append(f"{seconds:.1f} s: {statement}")
+            if log is not None:
+                log.warning(f"slow catalog query ({seconds:.1f} s): {statement}")
+
+        watch_slow_queries(self._engine, self.slow_query_seconds, on_slow)
+        if log is not None:
+            log.debug(f"catalog database: {safe_url(url)}")
+
+    @property
+    def slow_queries(self) -> list[str]:
+        """Statements over ``slow_query_seconds`` in this run so far."""
+        return list(self._slow)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+    @property
+    def lease_ttl(self) -> timedelta:
+        return timedelta(seconds=self.lease_seconds)
 
     @property
     def engine(self) -> Engine:

@@ -69,7 +69,8 @@ def test_failed_scan_writes_and_removes_nothing(pipeline: Pipeline) -> None:
     pipeline.add("syn", "synthetic", {**SMALL, "fail_after": 1_000, "change_share": 0.5})
     result = pipeline.run("syn", expect_success=False)
     message = failure_message(result)
-    assert "failed after 1,000 assets" in message and "Nothing was written" in message
+    assert "failed after 1,000 assets: SyntheticError: synthetic scan stopped" in message
+    assert "Nothing was written" in message
     assert pipeline.catalog("syn") == rows
     run = get_run(pipeline.engine, result.run_id)
     assert run is not None and run["outcome"] == "failed" and "failed after" in run["message"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -112,3 +114,19 @@ def downgrade(engine: Engine, revision: str) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
+
+
+def watch_slow_queries(
+    engine: Engine, threshold_seconds: float, on_slow: Callable[[float, str], None]
+) -> None:
+    """Call ``on_slow(seconds, statement)`` for every statement slower than the threshold."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        conn.info.setdefault("query_started", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _end(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        elapsed = time.perf_counter() - conn.info["query_started"].pop()
+        if elapsed >= threshold_seconds:
+            on_slow(elapsed, " ".join(statement.split())[:300])

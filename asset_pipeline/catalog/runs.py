@@ -46,3 +46,20 @@ def active_asset_count(engine: Engine, connector: str) -> int:
         return conn.scalar(
             select(func.count()).where(assets.c.connector == connector, assets.c.status == "active")
         ) or 0
+
+
+def last_success_by_connector(engine: Engine) -> dict[str, datetime]:
+    """When each connector's last successful run finished (connectors never run: absent)."""
+    r = discovery_runs.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(r.connector, func.max(r.finished_at))
+            .where(r.outcome == "success")
+            .group_by(r.connector)
+        )
+        return {name: _utc(at) for name, at in rows if at is not None}
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands timestamps back without a zone; they are stored in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -101,6 +101,8 @@ class _CsvStream(io.TextIOBase):
     """Presents an iterator of rows as a readable CSV file, for COPY ... FROM STDIN."""
 
     def __init__(self, rows: Iterable[StagedRow]) -> None:
+        #: What the row iterator raised: psycopg2 replaces it with QueryCanceled.
+        self.error: BaseException | None = None
         self._rows = iter(rows)
         self._buf = io.StringIO()
         self._writer = csv.writer(self._buf, lineterminator="\n")
@@ -123,10 +125,14 @@ class _CsvStream(io.TextIOBase):
         buf, write = self._buf, self._writer.writerow
         buf.seek(0)
         buf.truncate()
-        for row in self._rows:
-            write(row)
-            if buf.tell() >= size:
-                break
+        try:
+            for row in self._rows:
+                write(row)
+                if buf.tell() >= size:
+                    break
+        except BaseException as exc:
+            self.error = exc
+            raise
         return buf.getvalue()
 
 
@@ -141,11 +147,17 @@ def write_stage(engine: Engine, table: Table, rows: Iterable[StagedRow], batch_s
         cur = raw.cursor()
         if engine.dialect.name == "postgresql":
             # NULL is an unquoted empty field; csv quotes empty strings, which normalize() never emits.
-            cur.copy_expert(
-                f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)',
-                _CsvStream(rows),
-                size=1 << 20,
-            )
+            stream = _CsvStream(rows)
+            try:
+                cur.copy_expert(
+                    f'COPY "{table.name}" ({columns}) FROM STDIN WITH (FORMAT csv)',
+                    stream,
+                    size=1 << 20,
+                )
+            except Exception:
+                if stream.error is not None:
+                    raise stream.error from None  # the source's own error, not the COPY's
+                raise
         else:
             marks = ", ".join("?" * len(STAGED_COLUMNS))
             sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'

@@ -103,6 +103,13 @@ class Connector(ABC, Generic[ConfigT]):
         """A cheap estimate of how many assets a scan yields, or None when unknown."""
         return None
 
+    def change_token(self) -> str | None:
+        """A cheap value that moves when the source changes; None when the kind cannot tell.
+
+        The change sensor compares it between ticks, so it must cost far less than a scan.
+        """
+        return None
+
     @abstractmethod
     def discover(self, report: ConnectorReport) -> Iterator[AssetRecord]:
         """Stream every asset of the source. Per-item problems go on ``report``."""

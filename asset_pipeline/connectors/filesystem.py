@@ -7,6 +7,7 @@ order. Directories carry no mtime: it changes whenever a child does, which would
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from collections.abc import Iterator
@@ -79,10 +80,41 @@ def _listing(path: str) -> list[os.DirEntry[str]]:
         return sorted(entries, key=lambda e: e.name)
 
 
+#: Directories the change token looks at, at most: bounded work per sensor tick.
+TOKEN_DIRECTORIES = 10_000
+
+
 class FilesystemConnector(Connector[FilesystemConfig]):
     kind = "filesystem"
     config_model = FilesystemConfig
     case_policy = "case as the filesystem reports it; paths relative to root, '/' separated"
+
+    def change_token(self) -> str | None:
+        """A digest of the modification times of up to TOKEN_DIRECTORIES directories.
+
+        A directory's mtime moves when an entry in it is added, removed or renamed; a file
+        rewritten in place is seen by the next scheduled or fresh-enough run instead. None when
+        the root cannot be read.
+        """
+        root = os.path.realpath(self.config.root)
+        digest = hashlib.sha1()
+        pending, seen = [root], 0
+        while pending and seen < TOKEN_DIRECTORIES:
+            path = pending.pop()
+            seen += 1
+            try:
+                digest.update(f"{path}\0{os.stat(path).st_mtime_ns}\0".encode(errors="replace"))
+                with os.scandir(path) as entries:
+                    pending.extend(
+                        e.path for e in entries
+                        if e.is_dir(follow_symlinks=False)
+                        and not any(fnmatchcase(os.path.relpath(e.path, root), p)
+                                    for p in self.config.exclude)
+                    )
+            except OSError:
+                if path == root:
+                    return None
+        return digest.hexdigest()
 
     def discover(self, report: ConnectorReport) -> Iterator[AssetRecord]:
         """Walk the tree under ``root``, yielding directories and regular files.

@@ -6,6 +6,7 @@ share of the assets (chosen by ``round``), so tests and benchmarks can produce c
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 from pydantic import Field
@@ -56,6 +57,10 @@ class SyntheticConnector(Connector[SyntheticConfig]):
 
     def expected_count(self) -> int:
         return self.config.count
+
+    def change_token(self) -> str:
+        """The generator's whole config: same config, same assets."""
+        return hashlib.sha1(self.config.model_dump_json().encode()).hexdigest()
 
     def discover(self, report: ConnectorReport) -> Iterator[AssetRecord]:
         c = self.config

@@ -12,15 +12,29 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from dagster import AssetMaterialization, Failure, OpExecutionContext, op
+from dagster import (
+    AssetMaterialization,
+    Backoff,
+    Failure,
+    Jitter,
+    OpExecutionContext,
+    RetryPolicy,
+    op,
+)
 from sqlalchemy import Engine
 
 from asset_pipeline.catalog import dedup as dedup_sql
 from asset_pipeline.catalog import staging
 from asset_pipeline.catalog.connectors import ConnectorNotFound, get_connector
+from asset_pipeline.catalog import leases
 from asset_pipeline.catalog.load import apply_batch
 from asset_pipeline.catalog.runs import active_asset_count, start_run, update_run
-from asset_pipeline.connectors.base import SAMPLE_LIMIT, Connector, ConnectorReport
+from asset_pipeline.connectors.base import (
+    SAMPLE_LIMIT,
+    Connector,
+    ConnectorReport,
+    TransientSourceError,
+)
 from asset_pipeline.connectors.registry import ConnectorConfigError, build_connector
 from asset_pipeline.pipeline.handoff import Difference, LoadResult, StagedScan
 from asset_pipeline.pipeline.metrics import ProgressMeter, peak_rss_mb, reset_peak_rss
@@ -35,51 +49,77 @@ from asset_pipeline.resources import (
 )
 
 
+#: How often a long load renews its writer lease.
+LEASE_RENEW_SECONDS = 30.0
 #: Rows written by one run above which the assets table's statistics are refreshed.
 ANALYZE_AFTER = 10_000
 
 
+#: Transient source errors (TransientSourceError) retry discover with backoff: 2, 4, 8 s.
+#: Everything else fails at once: Failure(allow_retries=False) bypasses the policy.
+SOURCE_RETRY = RetryPolicy(
+    max_retries=3, delay=2, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+)
+
+
+def lease_owner(context: OpExecutionContext) -> str:
+    """Who holds the writer lease: the root run, so a re-execution takes its parent's over."""
+    return context.dagster_run.root_run_id or context.run_id
+
+
 @contextmanager
-def _recorded(engine: Engine, run_id: str) -> Iterator[None]:
-    """Mark the run failed in discovery_runs if the step raises."""
+def _recorded(engine: Engine, run_id: str, connector: str, owner: str) -> Iterator[None]:
+    """If the step raises: mark the run failed in discovery_runs and give up the writer lease."""
     try:
         yield
     except Exception as exc:
         message = exc.description if isinstance(exc, Failure) else f"{type(exc).__name__}: {exc}"
         update_run(engine, run_id, outcome="failed", message=message)
+        leases.release(engine, connector, owner)
         raise
+
+
+def _hold_lease(catalog: CatalogDatabase, connector: str, owner: str) -> None:
+    try:
+        leases.acquire(catalog.engine, connector, owner, catalog.lease_ttl)
+    except leases.LeaseHeld as exc:
+        raise Failure(str(exc), allow_retries=False) from None
 
 
 def _connector_for(context: OpExecutionContext, engine: Engine) -> Connector[Any]:
     """The partition's connector, validated. Unknown or invalid ones fail the run clearly."""
     if not context.has_partition_key:
         raise Failure("discover_connector runs per connector: give a partition key "
-                      "(--tags '{\"dagster/partition\": \"NAME\"}')")
+                      "(--tags '{\"dagster/partition\": \"NAME\"}')", allow_retries=False)
     name = context.partition_key
     try:
         row = get_connector(engine, name)
         connector = build_connector(row.name, row.kind, row.config)
     except (ConnectorNotFound, ConnectorConfigError) as exc:
-        raise Failure(str(exc)) from None
+        raise Failure(str(exc), allow_retries=False) from None
     if not row.enabled:
         raise Failure(f"connector {name!r} is disabled; enable it with "
-                      f"'asset-pipeline connector enable {name}'")
+                      f"'asset-pipeline connector enable {name}'", allow_retries=False)
     instance = context.instance
     if not instance.has_dynamic_partition(CONNECTORS_PARTITIONS.name, name):
         instance.add_dynamic_partitions(CONNECTORS_PARTITIONS.name, [name])
     return connector
 
 
-@op(description="Stream every asset of the partition's connector into a run-scoped stage table.")
+@op(
+    description="Stream every asset of the partition's connector into a run-scoped stage table.",
+    retry_policy=SOURCE_RETRY,
+)
 def discover(
     context: OpExecutionContext, catalog: CatalogDatabase, batching: BatchingResource
 ) -> StagedScan:
     engine = catalog.engine
     connector = _connector_for(context, engine)
-    name, run_id = connector.name, context.run_id
+    name, run_id, owner = connector.name, context.run_id, lease_owner(context)
     reset_peak_rss()
     start_run(engine, run_id, name)
-    with _recorded(engine, run_id):
+    with _recorded(engine, run_id, name, owner):
+        _hold_lease(catalog, name, owner)
         expected = connector.expected_count() or dedup_sql.connector_asset_count(engine, name)
         batch_size = batching.resolve(expected)
         dropped = staging.drop_leftovers(engine, name)
@@ -107,9 +147,12 @@ def discover(
             staging.write_stage(engine, stage, rows(), batch_size)
         except Exception as exc:
             staging.drop_tables(engine, [stage_name])
+            transient = isinstance(exc, TransientSourceError)
             raise Failure(
                 f"scan of connector {name!r} failed after {meter.count:,} assets: "
                 f"{type(exc).__name__}: {exc}. Nothing was written to the catalog."
+                + (" Transient: retrying with backoff." if transient else ""),
+                allow_retries=transient,
             ) from exc
         duplicates, dup_samples = staging.seal_stage(engine, stage)
         rejected_count += duplicates
@@ -146,7 +189,10 @@ def dedup(
 ) -> Difference:
     engine = catalog.engine
     started = time.perf_counter()
-    with _recorded(engine, scan.run_id):
+    owner = lease_owner(context)
+    start_run(engine, context.run_id, scan.connector)  # a re-execution from here has a new id
+    with _recorded(engine, context.run_id, scan.connector, owner):
+        _hold_lease(catalog, scan.connector, owner)
         existing = dedup_sql.connector_asset_count(engine, scan.connector)
         limit = preload.resolve()
         strategy = "preload" if 0 < existing <= limit else "join"
@@ -173,8 +219,8 @@ def dedup(
                 result.removed, active_asset_count(engine, scan.connector)
             )
             if refusal:
-                raise Failure(f"connector {scan.connector!r}: {refusal}")
-        update_run(engine, scan.run_id, new=result.new, changed=result.changed,
+                raise Failure(f"connector {scan.connector!r}: {refusal}", allow_retries=False)
+        update_run(engine, context.run_id, new=result.new, changed=result.changed,
                    restored=result.restored, unchanged=result.unchanged, removed=result.removed,
                    dedup_seconds=result.dedup_seconds)
         context.log.info(
@@ -195,12 +241,15 @@ def bulk_load(
     engine = catalog.engine
     scan = difference.scan
     started = time.perf_counter()
-    with _recorded(engine, scan.run_id):
+    owner = lease_owner(context)
+    start_run(engine, context.run_id, scan.connector)
+    with _recorded(engine, context.run_id, scan.connector, owner):
+        _hold_lease(catalog, scan.connector, owner)
         written: Counter[str] = Counter()
         if removal_policy.dry_run:
             context.log.info("dry run: nothing written")
         else:
-            written = _apply(context, engine, difference)
+            written = _apply(context, catalog, difference, owner)
             if sum(written.values()) >= ANALYZE_AFTER:
                 staging.analyze(engine, "assets")  # the next dedup plans with real counts
         staging.drop_tables(engine, [scan.stage_table, scan.diff_table])
@@ -218,12 +267,17 @@ def bulk_load(
             assets_per_second=round(scan.discovered / total) if total else 0.0,
             peak_rss_mb=peak_rss_mb(),
         )
-        metadata = materialization_metadata(result, difference)
+        metadata = materialization_metadata(result, difference, catalog.slow_queries)
         update_run(
-            engine, scan.run_id, outcome="success", load_seconds=load_seconds,
+            engine, context.run_id, outcome="success", complete=scan.complete,
+            discovered=result.discovered, rejected=result.rejected, new=result.new,
+            changed=result.changed, restored=result.restored, unchanged=result.unchanged,
+            removed=result.removed, discover_seconds=result.discover_seconds,
+            dedup_seconds=result.dedup_seconds, load_seconds=load_seconds,
             seconds_per_10k=result.seconds_per_10k, peak_rss_mb=result.peak_rss_mb,
             details=metadata.json_details(),
         )
+        leases.release(engine, scan.connector, owner)
         context.log_event(AssetMaterialization(
             asset_key=CATALOG_ASSET_KEY, partition=scan.connector,
             description=f"discovery of connector {scan.connector}", metadata=metadata.values,
@@ -236,7 +290,10 @@ def bulk_load(
         return result
 
 
-def _apply(context: OpExecutionContext, engine: Engine, difference: Difference) -> Counter[str]:
+def _apply(
+    context: OpExecutionContext, catalog: CatalogDatabase, difference: Difference, owner: str
+) -> Counter[str]:
+    engine = catalog.engine
     scan = difference.scan
     diff = staging.diff_table(scan.diff_table)
     lo, hi = dedup_sql.seq_bounds(engine, diff)
@@ -244,12 +301,16 @@ def _apply(context: OpExecutionContext, engine: Engine, difference: Difference) 
     now = datetime.now(timezone.utc)
     written: Counter[str] = Counter()
     next_log = 10_000
+    renewed = time.monotonic()
     for start in range(lo, hi + 1, step):
+        if time.monotonic() - renewed > LEASE_RENEW_SECONDS:
+            _hold_lease(catalog, scan.connector, owner)
+            renewed = time.monotonic()
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Batches are idempotent: a crash loses at most the last few, which re-run.
                 conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            written.update(apply_batch(conn, diff, scan.connector, scan.run_id, start,
+            written.update(apply_batch(conn, diff, scan.connector, context.run_id, start,
                                        min(start + step - 1, hi), now))
         done = min(start + step, hi + 1) - lo
         if done >= next_log:

@@ -27,7 +27,9 @@ class RunMetadata:
         return json.dumps(self.details, sort_keys=True)
 
 
-def materialization_metadata(result: LoadResult, difference: Difference) -> RunMetadata:
+def materialization_metadata(
+    result: LoadResult, difference: Difference, slow_queries: list[str]
+) -> RunMetadata:
     scan = difference.scan
     values: dict[str, Any] = {
         "connector": scan.connector,
@@ -42,6 +44,7 @@ def materialization_metadata(result: LoadResult, difference: Difference) -> RunM
             "seconds_per_10k", "assets_per_second", "peak_rss_mb",
         )},
         "unreadable_entries": scan.failures,
+        "slow_queries": len(slow_queries),
         "skipped_entries": scan.skipped,
         "per_10k_timing": MetadataValue.table(
             records=[TableRecord(row) for row in scan.per_10k], schema=PER_10K_SCHEMA
@@ -49,9 +52,11 @@ def materialization_metadata(result: LoadResult, difference: Difference) -> RunM
     }
     problems = [f"rejected: {s}" for s in scan.rejected_samples]
     problems += [f"unreadable: {s}" for s in scan.failure_samples]
+    problems += [f"slow query: {q}" for q in slow_queries[:10]]
     if problems:
         values["problems_sample"] = MetadataValue.md("\n".join(f"- `{p}`" for p in problems))
     details = {"result": asdict(result), "strategy": difference.strategy,
                "batch_size": scan.batch_size, "per_10k": scan.per_10k,
-               "rejected_samples": scan.rejected_samples, "failure_samples": scan.failure_samples}
+               "rejected_samples": scan.rejected_samples, "failure_samples": scan.failure_samples,
+               "slow_queries": slow_queries[:10]}
     return RunMetadata(values, details)
