@@ -181,3 +181,26 @@ def test_slow_queries_are_logged_and_counted(pipeline: Pipeline) -> None:
     assert meta["slow_queries"].value > 0
     logs = pipeline.instance.all_logs(result.run_id)
     assert any("slow catalog query" in (e.user_message or "") for e in logs)
+
+
+def test_a_lease_whose_holder_process_died_is_taken_over(engine) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from asset_pipeline.catalog.schema import connector_leases
+
+    add_connector(engine, "c", "synthetic", {"count": 1})
+    leases.acquire(engine, "c", "live-run")
+    with pytest.raises(leases.LeaseHeld):
+        leases.acquire(engine, "c", "other-run")  # our own pid: alive
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    with engine.begin() as conn:
+        conn.execute(update(connector_leases).values(pid=int(dead.stdout)))
+    leases.acquire(engine, "c", "other-run")  # the holder's process is gone
+
+    with engine.begin() as conn:
+        conn.execute(update(connector_leases).values(pid=int(dead.stdout), host="elsewhere"))
+    with pytest.raises(leases.LeaseHeld):
+        leases.acquire(engine, "c", "third-run")  # another host: only expiry frees it

@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -78,10 +79,20 @@ class Asset(Base):
 
     __table_args__ = (
         Index(None, "connector", "qualified_name", unique=True),
+        # Read path (migration 0003): every listing filter leads an index that ends in the page
+        # order (discovered_at, id), so a page at any depth is one index range scan. A btree
+        # scans either way, so ascending columns serve the newest-first order.
         Index("ix_assets_connector_discovered", "connector", discovered_at.desc(), id.desc()),
-        Index(None, "discovered_at"),
-        Index(None, "catalog"),
-        Index(None, "type"),
+        Index(None, "discovered_at", "id"),
+        Index(None, "catalog", "discovered_at", "id"),
+        Index(None, "type", "discovered_at", "id"),
+        # Removed assets are few: a partial index finds them without scanning active ones.
+        Index("ix_assets_removed_discovered", "discovered_at", "id",
+              postgresql_where=text("status = 'removed'"),
+              sqlite_where=text("status = 'removed'")),
+        # Name prefix: byte-order ranges whatever the database collation (LIKE 'p%' uses a
+        # default-collation btree only under the C collation).
+        Index(None, "name", "connector", postgresql_ops={"name": "text_pattern_ops"}),
     )
 
 
@@ -128,7 +139,11 @@ class DiscoveryRun(Base):
     #: JSON: elapsed seconds per 10,000 assets, and other per-run details.
     details: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index(None, "connector", "started_at"),)
+    __table_args__ = (
+        Index(None, "connector", "started_at"),
+        # The read API's response cache keys on max(finished_at): one index entry per request.
+        Index(None, "finished_at"),
+    )
 
 
 connectors = Connector.__table__
@@ -146,6 +161,9 @@ class ConnectorLease(Base):
     run_id: Mapped[str] = mapped_column(String(64))
     acquired_at: Mapped[datetime] = mapped_column(Timestamp)
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    #: Where the holder runs: a holder whose process is gone from this host loses the lease.
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
 
 
 connector_leases = ConnectorLease.__table__
