@@ -69,23 +69,28 @@ def run_partition(instance: DagsterInstance, name: str,
                   run_config: dict[str, Any] | None = None, log_level: str = "WARNING") -> LoadResult:
     """Run discover_connector for one connector in this process, recorded in ``instance``.
 
-    ``log_level`` is the console's; the run's full log is in the instance either way.
+    The run is a regular one (outputs kept by the filesystem IO manager), so it can be
+    re-executed from a failed step in the UI. ``log_level`` is the console's; the run's full log
+    is in the instance either way.
     """
-    from asset_pipeline.definitions import defs
+    from dagster import execute_job
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
     from asset_pipeline.pipeline.job import failure_reason
 
-    run_config = {**(run_config or {}),
-                  "loggers": {"console": {"config": {"log_level": log_level}}}}
     if not instance.has_dynamic_partition(CONNECTORS_PARTITIONS.name, name):
         registry.get_connector(_engine(), name)  # unknown: raises with the known names
         instance.add_dynamic_partitions(CONNECTORS_PARTITIONS.name, [name])
-    job = defs.resolve_job_def("discover_connector")
-    result = job.execute_in_process(
-        instance=instance, partition_key=name, run_config=run_config, raise_on_error=False
-    )
-    if not result.success:
-        raise CliError(f"run {result.run_id} for {name!r} failed: {failure_reason(result)}")
-    return result.output_for_node("bulk_load")
+    run_config = {**(run_config or {}),
+                  "loggers": {"console": {"config": {"log_level": log_level}}}}
+    job = ReconstructableRepository.for_module(
+        "asset_pipeline.definitions", "defs"
+    ).get_reconstructable_job("discover_connector")
+    with execute_job(job, instance, run_config=run_config,
+                     tags={"dagster/partition": name}, raise_on_error=False) as result:
+        if not result.success:
+            raise CliError(f"run {result.run_id} for {name!r} failed: {failure_reason(result)}")
+        return result.output_for_node("bulk_load")
 
 
 def _summary(result: LoadResult) -> str:
