@@ -172,11 +172,39 @@ def cmd_run(args: argparse.Namespace) -> None:
     print(_summary(result))
 
 
+DEMO_SQL_SOURCE = """
+CREATE TABLE IF NOT EXISTS customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT);
+CREATE TABLE IF NOT EXISTS orders (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customers (id),
+    status VARCHAR(20) NOT NULL DEFAULT 'new',
+    total NUMERIC(12, 2)
+);
+CREATE VIEW IF NOT EXISTS open_orders AS
+    SELECT id, customer_id, total FROM orders WHERE status <> 'done';
+"""
+
+
+def demo_sql_source() -> Path:
+    """The demo's small SQLite database, ``<catalog home>/demo_source.db`` (created once)."""
+    import sqlite3
+    from contextlib import closing
+
+    from asset_pipeline.catalog.db import default_home
+
+    path = default_home() / "demo_source.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.executescript(DEMO_SQL_SOURCE)
+    return path
+
+
 def demo_connectors() -> dict[str, tuple[str, dict[str, Any]]]:
     data = package_files.files("asset_pipeline") / "demo_data"
     return {
         "demo_synthetic": ("synthetic", {"count": 100_000}),
         "demo_files": ("filesystem", {"root": str(data)}),
+        "demo_sql": ("sql", {"url": f"sqlite:///{demo_sql_source()}"}),
     }
 
 

@@ -61,7 +61,8 @@ def test_connector_lifecycle(workdir: Path, capsys: pytest.CaptureFixture[str]) 
 @pytest.mark.parametrize("kind,config,expected", [
     ("synthetic", '{"count": "many"}', "count: Input should be a valid integer"),
     ("filesystem", '{"root": "/no/such/folder"}', "/no/such/folder"),
-    ("warehouse", "{}", "unknown connector kind 'warehouse'; known kinds: filesystem, synthetic"),
+    ("warehouse", "{}", "unknown connector kind 'warehouse'; known kinds: filesystem, sql, synthetic"),
+    ("sql", '{"url": "postgresql://u:pw@db/x"}', "url must not contain a password"),
     ("synthetic", "{not json", "--config is not valid JSON"),
 ])
 def test_invalid_registration_says_what_is_wrong_and_writes_nothing(
@@ -118,6 +119,7 @@ def test_demo_from_a_fresh_folder_then_again(
     first = capsys.readouterr().out
     assert "demo_synthetic: 100,000 discovered, 100,000 new" in first
     assert "demo_files: 12 discovered, 12 new" in first
+    assert "demo_sql: 15 discovered, 15 new" in first
     assert (tmp_path / ".env").read_text() == f"DAGSTER_HOME={tmp_path}\n"
     assert (tmp_path / ".asset_pipeline" / "catalog.db").exists()
 
@@ -125,8 +127,10 @@ def test_demo_from_a_fresh_folder_then_again(
     second = capsys.readouterr().out
     assert "demo_synthetic: 100,000 discovered, 0 new, 0 changed, 0 restored, 100,000 unchanged" in second
     assert "demo_files: 12 discovered, 0 new" in second
+    assert "demo_sql: 15 discovered, 0 new" in second
+    assert (tmp_path / ".asset_pipeline" / "demo_source.db").exists()
     with DagsterInstance.get() as instance:
-        assert len(instance.get_runs()) == 4
+        assert len(instance.get_runs()) == 6
         assert sorted(instance.get_dynamic_partitions("connectors")) == [
-            "demo_files", "demo_synthetic"
+            "demo_files", "demo_sql", "demo_synthetic"
         ]
