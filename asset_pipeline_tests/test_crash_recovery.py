@@ -56,7 +56,7 @@ def _loaded(engine: Engine) -> int:
 
 KILL_POINTS: dict[str, tuple[dict[str, object], Callable[[Engine], bool]]] = {
     "discover": (FIRST, lambda e: _active(e, 'COPY "ap_run_%')),
-    "dedup": (FIRST, lambda e: _active(e, 'INSERT INTO "ap_run_%_diff"%')),
+    "dedup": (FIRST, lambda e: _active(e, 'INSERT INTO ap_run_%_diff %')),
     "between_batches": (FIRST, lambda e: 0 < _loaded(e) < COUNT // 2),
     "inside_batch": (FIRST, lambda e: _loaded(e) > 0 and _active(e, "WITH up AS%")),
     "removal": (DROPPED, lambda e: 0 < _history(e, "removed")),
