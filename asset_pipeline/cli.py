@@ -56,8 +56,9 @@ def register(engine: Engine, instance: DagsterInstance, name: str, kind: str,
              config: dict[str, Any], **options: Any) -> registry.ConnectorRow:
     """Validate, store and add the partition. Nothing is written when the config is invalid."""
     try:
+        registry.check_name(name)
         build_connector(name, kind, config)
-    except ConnectorConfigError as exc:
+    except (ConnectorConfigError, registry.InvalidConnectorName) as exc:
         raise CliError(str(exc)) from None
     row = registry.add_connector(engine, name, kind, config, **options)
     if not instance.has_dynamic_partition(CONNECTORS_PARTITIONS.name, name):

@@ -134,3 +134,13 @@ def test_demo_from_a_fresh_folder_then_again(
         assert sorted(instance.get_dynamic_partitions("connectors")) == [
             "demo_files", "demo_sql", "demo_synthetic"
         ]
+
+
+@pytest.mark.parametrize("name", ["x'; DROP TABLE assets; --", "a b", "", "-lead", "é", "a" * 201])
+def test_connector_names_that_cannot_be_partition_keys_are_refused(
+    workdir: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    assert main(["connector", "add", name, "--kind", "synthetic", "--config", '{"count": 1}']) == 2
+    assert "invalid connector name" in capsys.readouterr().err
+    assert main(["connector", "list"]) == 0
+    assert "no connectors" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -23,8 +24,26 @@ class ConnectorRow:
     updated_at: datetime
 
 
+#: A connector name is a Dagster partition key, a path segment of the API and a CLI argument.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+
+
 class ConnectorExists(ValueError):
     pass
+
+
+class InvalidConnectorName(ValueError):
+    pass
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it can name a connector, else raise with the rule."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise InvalidConnectorName(
+            f"invalid connector name {name[:80]!r}: use 1-200 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
 
 
 class ConnectorNotFound(LookupError):
@@ -43,6 +62,7 @@ def add_connector(
     refresh_interval_seconds: int = 86_400, replace: bool = False,
 ) -> ConnectorRow:
     """Store a validated connector. ``replace`` updates an existing one instead of refusing."""
+    check_name(name)
     now = datetime.now(timezone.utc)
     values = {"kind": kind, "config": json.dumps(config, sort_keys=True), "enabled": enabled,
               "refresh_interval_seconds": refresh_interval_seconds, "updated_at": now}
