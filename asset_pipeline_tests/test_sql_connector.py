@@ -285,6 +285,34 @@ def test_change_and_removal_are_recorded_in_data_discovery(
     assert json.loads(name[8]) == col(2, "TEXT", True, "'anonymous'::text")
 
 
+def test_change_token_moves_with_ddl_not_with_data(pg_source: PgSource, shop_db: Path) -> None:
+    pg_source.sql(SALES)
+    connector = build_connector("src", "sql", pg_source.config(exclude_schemas=["Audit"]))
+    token = connector.change_token()
+    assert token is not None and connector.change_token() == token
+    pg_source.sql("INSERT INTO sales.orders (customer_id) VALUES (3); ANALYZE")
+    pg_source.sql("VACUUM sales.orders")
+    pg_source.sql('ALTER TABLE "Audit"."EventLog" ADD COLUMN note text')  # an excluded schema
+    assert connector.change_token() == token
+    pg_source.sql("COMMENT ON COLUMN sales.customers.name IS 'full name'")
+    commented = connector.change_token()
+    assert commented not in (None, token)
+    pg_source.sql("ALTER TABLE sales.customers ALTER COLUMN name SET DEFAULT 'x'")
+    assert connector.change_token() not in (None, token, commented)
+
+    lite = build_connector("s", "sql", {"url": f"sqlite:///{shop_db}"})
+    before = lite.change_token()
+    with sqlite3.connect(shop_db) as conn:
+        conn.execute("INSERT INTO customers (name) VALUES ('c')")
+    conn.close()
+    assert lite.change_token() == before
+    with sqlite3.connect(shop_db) as conn:
+        conn.execute("CREATE TABLE added (x INTEGER)")
+    conn.close()
+    assert lite.change_token() not in (None, before)
+    assert build_connector("u", "sql", {"url": "postgresql://u@127.0.0.1:1/x"}).change_token() is None
+
+
 # --- secrets and failures ----------------------------------------------------------------------
 
 def test_config_is_validated_at_add_and_never_holds_a_password(
@@ -504,6 +532,15 @@ def test_mariadb_tree_and_wrong_password(
          col(2, "varchar(20)", False, "'new'", comment="state")),
         ("DB.DB.orders.note", "column", None, col(3, "text")),
     ]
+
+    connector = build_connector("my", "sql", config)
+    token = connector.change_token()
+    assert token is not None and connector.change_token() == token
+    admin = create_engine(MYSQL_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE {name}.orders ADD COLUMN shipped DATE")
+    admin.dispose()
+    assert connector.change_token() not in (None, token)
 
     monkeypatch.setenv(PASSWORD_ENV, "wrong-" + password)
     started = time.perf_counter()

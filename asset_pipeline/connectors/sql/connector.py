@@ -9,11 +9,12 @@ same fingerprints on every run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from fnmatch import fnmatchcase
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import URL
@@ -35,6 +36,9 @@ from asset_pipeline.connectors.sql.reflect import Reflector, Relation
 from asset_pipeline.connectors.sql.sqlite import SqliteReflector
 
 
+T = TypeVar("T")
+
+
 class SqlConnector(Connector[SqlConfig]):
     kind = "sql"
     config_model = SqlConfig
@@ -44,12 +48,29 @@ class SqlConnector(Connector[SqlConfig]):
     def expected_count(self) -> int | None:
         """Relations + columns outside system schemas, from one catalog query; None if the
         source cannot be asked (discover then raises the real error)."""
+        return self._ask(lambda reflector: reflector.expected_count())
+
+    def change_token(self) -> str | None:
+        """A digest of the scanned schemas' versions (PostgreSQL: catalog row versions;
+        SQLite: schema_version; MySQL: a checksum of information_schema). It moves on DDL,
+        comments and privileges, not on data or statistics; table patterns are not applied, so
+        a change to an excluded table may move it too. None when the source cannot be asked."""
+        def digest(reflector: Reflector) -> str | None:
+            versions = reflector.schema_versions()
+            kept = sorted((name, version) for name, version in versions.items()
+                          if _schema_kept(name, self.config, reflector))
+            return hashlib.sha1(repr(kept).encode()).hexdigest() if versions else None
+        return self._ask(digest)
+
+    def _ask(self, question: Callable[[Reflector], T]) -> T | None:
+        """One short-lived connection for a cheap question; any failure answers None, since
+        callers (batch sizing, the change sensor) must go on without it."""
         try:
             target = resolve_target(self.config)
             engine = _engine(target, min(self.config.connect_timeout, 3))
             try:
                 with engine.connect() as conn:
-                    return _reflector(conn, self.config, target.url).expected_count()
+                    return question(_reflector(conn, self.config, target.url))
             finally:
                 engine.dispose()
         except Exception:
@@ -107,6 +128,11 @@ def _reflector(conn: Connection, config: SqlConfig, url: URL) -> Reflector:
     return MySQLReflector(conn, config.database_name or url.database)
 
 
+def _schema_kept(name: str, config: SqlConfig, reflector: Reflector) -> bool:
+    return ((config.include_system_schemas or not reflector.is_system(name))
+            and _matches(name, config.include_schemas, config.exclude_schemas))
+
+
 def _matches(name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
     return (any(fnmatchcase(name, p) for p in include)
             and not any(fnmatchcase(name, p) for p in exclude))
@@ -139,11 +165,8 @@ class _Scan:
         c = self.config
         with _fatal(f"cannot list {self.target.safe_url}", self.target.secrets):
             db = c.database_name or self.reflector.database_name()
-            schemas = [
-                s for s in self.reflector.schemas()
-                if (c.include_system_schemas or not self.reflector.is_system(s.name))
-                and _matches(s.name, c.include_schemas, c.exclude_schemas)
-            ]
+            schemas = [s for s in self.reflector.schemas()
+                       if _schema_kept(s.name, c, self.reflector)]
         yield AssetRecord(db, "database", db, db,
                           properties={"dialect": self.target.url.get_backend_name()})
         for schema in schemas:

@@ -35,6 +35,14 @@ _PRIMARY_KEYS = text(
     "WHERE TABLE_SCHEMA = :schema AND TABLE_NAME IN :names AND CONSTRAINT_NAME = 'PRIMARY' "
     "ORDER BY TABLE_NAME, ORDINAL_POSITION"
 ).bindparams(bindparam("names", expanding=True))
+# A checksum of what the connector describes, per schema: information_schema has no DDL counter.
+_VERSIONS = text(
+    "SELECT TABLE_SCHEMA, COUNT(*), SUM(CRC32(CONCAT_WS('|', TABLE_NAME, COLUMN_NAME, "
+    "ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, COALESCE(COLUMN_DEFAULT, '~'), COLUMN_KEY, "
+    "COLUMN_COMMENT))) FROM information_schema.COLUMNS GROUP BY TABLE_SCHEMA "
+    "UNION ALL SELECT TABLE_SCHEMA, COUNT(*), SUM(CRC32(CONCAT_WS('|', TABLE_NAME, TABLE_TYPE, "
+    "TABLE_COMMENT))) FROM information_schema.TABLES GROUP BY TABLE_SCHEMA"
+)
 _EXPECTED = text(
     "SELECT (SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN :system)"
     " + (SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN :system)"
@@ -92,6 +100,13 @@ class MySQLReflector(Reflector):
             yield Relation(name=name, type=kind, comment=comments.get(name),
                            primary_key=tuple(keys.get(name, ())), row_estimate=None,
                            columns=tuple(columns[name]))
+
+    def schema_versions(self) -> dict[str, str]:
+        # SCHEMATA may hide a schema that TABLES still shows (MariaDB: performance_schema).
+        versions = dict.fromkeys((str(name) for name in self.connection.scalars(_SCHEMAS)), "")
+        for schema, count, checksum in self.connection.execute(_VERSIONS):
+            versions[str(schema)] = versions.get(str(schema), "") + f"{count}:{checksum};"
+        return versions
 
     def expected_count(self) -> int | None:
         return int(self.connection.scalar(_EXPECTED, {"system": list(_SYSTEM)}) or 0) + 1

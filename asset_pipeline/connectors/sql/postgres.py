@@ -36,6 +36,32 @@ _EXPECTED = text(
 )
 
 
+# Every DDL statement writes new versions of the catalog rows it touches, so their xmin moves;
+# VACUUM and ANALYZE update pg_class statistics in place, which leaves xmin as it was.
+_VERSIONS = text("""
+WITH rels AS (
+    SELECT c.oid, c.relnamespace FROM pg_catalog.pg_class c
+    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
+), parts AS (
+    SELECT n.oid AS nsp, 'n' || n.xmin::text AS part FROM pg_catalog.pg_namespace n
+    UNION ALL SELECT r.relnamespace, 'c' || c.oid || ':' || c.xmin::text
+        FROM rels r JOIN pg_catalog.pg_class c ON c.oid = r.oid
+    UNION ALL SELECT r.relnamespace, 'a' || a.attrelid || '.' || a.attnum || ':' || a.xmin::text
+        FROM rels r JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid WHERE a.attnum > 0
+    UNION ALL SELECT r.relnamespace, 'd' || d.oid || ':' || d.xmin::text
+        FROM rels r JOIN pg_catalog.pg_attrdef d ON d.adrelid = r.oid
+    UNION ALL SELECT r.relnamespace, 'k' || k.oid || ':' || k.xmin::text
+        FROM rels r JOIN pg_catalog.pg_constraint k ON k.conrelid = r.oid
+    UNION ALL SELECT r.relnamespace, 'm' || m.objoid || '.' || m.objsubid || ':' || m.xmin::text
+        FROM rels r JOIN pg_catalog.pg_description m
+        ON m.objoid = r.oid AND m.classoid = 'pg_catalog.pg_class'::regclass
+)
+SELECT n.nspname, md5(string_agg(p.part, ',' ORDER BY p.part))
+FROM parts p JOIN pg_catalog.pg_namespace n ON n.oid = p.nsp
+GROUP BY n.nspname
+""")
+
+
 class PostgresReflector(InspectorReflector):
     system_schemas = frozenset({"information_schema"})
 
@@ -63,3 +89,6 @@ class PostgresReflector(InspectorReflector):
 
     def expected_count(self) -> int | None:
         return int(self.connection.scalar(_EXPECTED) or 0) + 1
+
+    def schema_versions(self) -> dict[str, str]:
+        return {str(name): str(digest) for name, digest in self.connection.execute(_VERSIONS)}

@@ -105,6 +105,12 @@ class Reflector:
         """A cheap estimate of relations + columns outside system schemas, or None."""
         return None
 
+    def schema_versions(self) -> dict[str, str]:
+        """Schema name -> a value that moves when the schema's described objects change
+        (DDL, comments, privileges) and not when only data or statistics do. Far cheaper than
+        describing the schema; empty when the dialect cannot tell."""
+        return {}
+
 
 class InspectorReflector(Reflector):
     """Reflection through SQLAlchemy's inspector: get_multi_columns / _pk_constraint /

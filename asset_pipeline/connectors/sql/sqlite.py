@@ -49,6 +49,15 @@ class SqliteReflector(InspectorReflector):
                 counts[table] = max(counts.get(table, 0), int(head))
         return {table: row_estimate(n) for table, n in counts.items()}
 
+    def schema_versions(self) -> dict[str, str]:
+        # SQLite bumps schema_version on every schema change, in each database file.
+        versions = {}
+        for schema in self.inspector.get_schema_names():
+            quoted = schema.replace('"', '""')
+            versions[schema] = str(self.connection.exec_driver_sql(
+                f'PRAGMA "{quoted}".schema_version').scalar())
+        return versions
+
     def expected_count(self) -> int | None:
         count = self.connection.scalar(text(
             "SELECT count(*) FROM sqlite_master m, pragma_table_info(m.name) "
