@@ -136,7 +136,7 @@ def test_demo_from_a_fresh_folder_then_again(
         ]
 
 
-@pytest.mark.parametrize("name", ["x'; DROP TABLE assets; --", "a b", "", "-lead", "é", "a" * 201])
+@pytest.mark.parametrize("name", ["x'; DROP TABLE assets; --", "a b", "", "_lead", "é", "a" * 201])
 def test_connector_names_that_cannot_be_partition_keys_are_refused(
     workdir: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
