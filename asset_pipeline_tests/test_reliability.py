@@ -125,3 +125,40 @@ def test_wrong_catalog_password_fails_clearly_without_the_password(pg_server: st
         migrate(engine)
     assert "Planted-S3cret" not in str(caught.value)
     assert "nobody" in str(caught.value)
+
+
+def test_catalog_password_never_reaches_logs_run_config_metadata_or_catalog(
+    pg_url: str, instance, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    secret = "Planted-S3cret-9931"
+    url = pg_url.replace("postgres@", f"postgres:{secret}@")  # trust auth: accepted, unused
+    monkeypatch.setenv("ASSET_PIPELINE_DATABASE_URL", url)
+    engine = make_engine(resolve_url(url))
+    migrate(engine)
+    from asset_pipeline.catalog.connectors import add_connector
+    from asset_pipeline.definitions import defs
+
+    add_connector(engine, "syn", "synthetic", {"count": 500})
+    add_connector(engine, "broken", "synthetic", {"count": 500, "fail_after": 10})
+    instance.add_dynamic_partitions("connectors", ["syn", "broken"])
+    job = defs.resolve_job_def("discover_connector")
+    runs = [job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
+            for key in ("syn", "broken")]
+    assert [r.success for r in runs] == [True, False]
+
+    seen: list[str] = []
+    for result in runs:
+        run = instance.get_run_by_id(result.run_id)
+        seen.append(json.dumps(run.run_config, default=str))  # type: ignore[union-attr]
+        for entry in instance.all_logs(result.run_id):
+            seen.append(entry.user_message or "")
+            seen.append(str(entry.dagster_event.event_specific_data) if entry.dagster_event else "")
+    event = instance.get_latest_materialization_event(AssetKey("catalog_assets"))
+    seen.append(str(event.asset_materialization.metadata))  # type: ignore[union-attr]
+    with engine.connect() as conn:
+        for table in ("connectors", "assets", "data_discovery", "discovery_runs"):
+            seen.extend(str(row) for row in conn.exec_driver_sql(f"SELECT * FROM {table}"))
+    blob = "\n".join(seen)
+    assert "catalog database: postgresql+psycopg2://postgres:***@" in blob  # it was logged...
+    assert secret not in blob  # ...without the password
+    engine.dispose()
