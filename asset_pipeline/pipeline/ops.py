@@ -86,6 +86,17 @@ def _hold_lease(catalog: CatalogDatabase, connector: str, owner: str) -> None:
         raise Failure(str(exc), allow_retries=False) from None
 
 
+@contextmanager
+def _step(context: OpExecutionContext, catalog: CatalogDatabase, connector: str) -> Iterator[str]:
+    """Every step's frame: its discovery_runs row (a re-execution has a new run id), the
+    connector's writer lease, and recording a failure. Yields the lease owner."""
+    owner = lease_owner(context)
+    start_run(catalog.engine, context.run_id, connector)
+    with _recorded(catalog.engine, context.run_id, connector, owner):
+        _hold_lease(catalog, connector, owner)
+        yield owner
+
+
 def _connector_for(context: OpExecutionContext, engine: Engine) -> Connector[Any]:
     """The partition's connector, validated. Unknown or invalid ones fail the run clearly."""
     if not context.has_partition_key:
@@ -115,11 +126,9 @@ def discover(
 ) -> StagedScan:
     engine = catalog.engine
     connector = _connector_for(context, engine)
-    name, run_id, owner = connector.name, context.run_id, lease_owner(context)
+    name, run_id = connector.name, context.run_id
     reset_peak_rss()
-    start_run(engine, run_id, name)
-    with _recorded(engine, run_id, name, owner):
-        _hold_lease(catalog, name, owner)
+    with _step(context, catalog, name):
         expected = connector.expected_count() or dedup_sql.connector_asset_count(engine, name)
         batch_size = batching.resolve(expected)
         dropped = staging.drop_leftovers(engine, name)
@@ -189,10 +198,7 @@ def dedup(
 ) -> Difference:
     engine = catalog.engine
     started = time.perf_counter()
-    owner = lease_owner(context)
-    start_run(engine, context.run_id, scan.connector)  # a re-execution from here has a new id
-    with _recorded(engine, context.run_id, scan.connector, owner):
-        _hold_lease(catalog, scan.connector, owner)
+    with _step(context, catalog, scan.connector):
         existing = dedup_sql.connector_asset_count(engine, scan.connector)
         limit = preload.resolve()
         strategy = "preload" if 0 < existing <= limit else "join"
@@ -241,10 +247,7 @@ def bulk_load(
     engine = catalog.engine
     scan = difference.scan
     started = time.perf_counter()
-    owner = lease_owner(context)
-    start_run(engine, context.run_id, scan.connector)
-    with _recorded(engine, context.run_id, scan.connector, owner):
-        _hold_lease(catalog, scan.connector, owner)
+    with _step(context, catalog, scan.connector) as owner:
         written: Counter[str] = Counter()
         if removal_policy.dry_run:
             context.log.info("dry run: nothing written")
