@@ -4,6 +4,8 @@
     asset-pipeline connector list | show NAME | enable NAME | disable NAME | remove NAME [--purge]
     asset-pipeline run NAME [--allow-mass-removal] [--dry-run] [--batch-size N]
     asset-pipeline demo
+    asset-pipeline assets list [--connector C] [--type T] [...] [--cursor C] [--json] | show ID
+    asset-pipeline serve [--host H] [--port P] [--cache-ttl SECONDS]
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from dagster import DagsterInstance
 from sqlalchemy import Engine
 
 from asset_pipeline.catalog import connectors as registry
+from asset_pipeline.catalog import queries as read_path
 from asset_pipeline.catalog.db import make_engine, migrate, resolve_url, safe_url
+from asset_pipeline.catalog.filters import AssetFilters, parse_timestamp
 from asset_pipeline.connectors.registry import CONNECTOR_KINDS, ConnectorConfigError, build_connector
 from asset_pipeline.local_home import ensure_dagster_home
 from asset_pipeline.pipeline.handoff import LoadResult
@@ -219,6 +223,83 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print("Browse the runs: dagster dev  (then open http://127.0.0.1:3000)")
 
 
+def cmd_assets_list(args: argparse.Namespace) -> None:
+    def moment(value: str | None, flag: str) -> Any:
+        return parse_timestamp(value, flag) if value else None
+
+    filters = AssetFilters(
+        connector=args.connector, catalog=args.catalog, schema=args.schema, type=args.type,
+        status=args.status, name_prefix=args.name_prefix,
+        discovered_after=moment(args.discovered_after, "--discovered-after"),
+        discovered_before=moment(args.discovered_before, "--discovered-before"),
+    )
+    page = read_path.list_assets(_engine(), filters, limit=args.limit, cursor=args.cursor,
+                                 fields="full" if args.full else "minimal", total=args.total)
+    data = page.as_json()
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if data["items"]:
+        print("id\ttype\tstatus\tdiscovered_at\tconnector\tqualified_name")
+    for i in data["items"]:
+        print(f"{i['id']}\t{i['type']}\t{i['status']}\t{i['discovered_at']}\t{i['connector']}\t"
+              f"{i['qualified_name']}")
+    if page.total is not None:
+        print(f"total ({page.total_kind}): {page.total:,}")
+    if page.next_cursor:
+        print(f"next page: --cursor {page.next_cursor}")
+
+
+def cmd_assets_show(args: argparse.Namespace) -> None:
+    try:
+        asset = read_path.get_asset(_engine(), args.id, history=args.history)
+    except read_path.AssetNotFound as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps(read_path.jsonable(asset), indent=2, ensure_ascii=False))
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from asset_pipeline.api.app import create_app
+
+    app = create_app(_engine(), cache_ttl=args.cache_ttl)
+    print(f"serving the catalog API on http://{args.host}:{args.port} "
+          "(GET /assets, /health; described at /openapi.json)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.verbose else
+                "warning", access_log=args.verbose)
+
+
+def add_read_commands(sub: Any) -> None:
+    """The read path's commands: ``assets list``, ``assets show`` and ``serve``."""
+    acts = sub.add_parser("assets", help="browse the catalog").add_subparsers(
+        dest="action", required=True)
+    ls = acts.add_parser("list", help="one page of assets, newest first")
+    for flag in ("connector", "catalog", "schema", "name-prefix", "discovered-after",
+                 "discovered-before"):
+        ls.add_argument(f"--{flag}")
+    ls.add_argument("--type", help="database, schema, table, view, column, directory, file, ...")
+    ls.add_argument("--status", choices=["active", "removed"])
+    ls.add_argument("--limit", type=int, default=read_path.DEFAULT_LIMIT)
+    ls.add_argument("--cursor", help="the 'next page' cursor printed by the previous page")
+    ls.add_argument("--full", action="store_true", help="every field and the latest change")
+    ls.add_argument("--total", choices=["none", "estimate", "exact"], default="none")
+    ls.add_argument("--json", action="store_true", help="the page as the HTTP API returns it")
+    ls.set_defaults(func=cmd_assets_list)
+    show = acts.add_parser("show", help="one asset with its connector and history")
+    show.add_argument("id", type=int)
+    show.add_argument("--history", type=int, default=read_path.DEFAULT_HISTORY)
+    show.set_defaults(func=cmd_assets_show)
+
+    serve = sub.add_parser("serve", help="serve the HTTP JSON API (GET /assets, /openapi.json)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--cache-ttl", type=int, metavar="SECONDS",
+                       help="response cache TTL, 60-300 s, 0 for none (default "
+                            "$ASSET_PIPELINE_API_CACHE_TTL or 60)")
+    serve.set_defaults(func=cmd_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asset-pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -257,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="register the demo connectors and run each").set_defaults(
         func=cmd_demo)
+    add_read_commands(sub)
     return parser
 
 

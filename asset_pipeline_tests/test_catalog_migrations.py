@@ -9,7 +9,8 @@ from asset_pipeline.catalog.schema import Base
 
 EXPECTED_INDEXES = {
     "ix_assets_connector_qualified_name", "ix_assets_connector_discovered",
-    "ix_assets_discovered_at", "ix_assets_catalog", "ix_assets_type",
+    "ix_assets_discovered_at_id", "ix_assets_catalog_discovered_at_id",
+    "ix_assets_type_discovered_at_id", "ix_assets_removed_discovered", "ix_assets_name_connector",
 }
 
 

@@ -27,6 +27,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: Predicate of the general page-order index: true for every row, see Asset.__table_args__.
+ALL_ROWS = "id > 0"
+
 #: SQLite only aliases the rowid (fast autoincrement) for a column declared exactly INTEGER.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 Timestamp = DateTime(timezone=True)
@@ -83,7 +86,11 @@ class Asset(Base):
         # order (discovered_at, id), so a page at any depth is one index range scan. A btree
         # scans either way, so ascending columns serve the newest-first order.
         Index("ix_assets_connector_discovered", "connector", discovered_at.desc(), id.desc()),
-        Index(None, "discovered_at", "id"),
+        # Holds every row (ids start at 1), but only a query that repeats the predicate may use
+        # it: catalog.filters adds it when no filter has its own index. Otherwise PostgreSQL
+        # may walk this index for a dense filter and skip the newer rows of everything else.
+        Index(None, "discovered_at", "id", postgresql_where=text(ALL_ROWS),
+              sqlite_where=text(ALL_ROWS)),
         Index(None, "catalog", "discovered_at", "id"),
         Index(None, "type", "discovered_at", "id"),
         # Removed assets are few: a partial index finds them without scanning active ones.

@@ -1,0 +1,1 @@
+"""HTTP JSON API over the catalog's read path (Starlette, served by uvicorn)."""
