@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from fnmatch import fnmatchcase
 from itertools import islice
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import URL
@@ -111,8 +112,8 @@ def _engine(target: Target, timeout: int) -> Engine:
     elif backend in ("mysql", "mariadb"):
         connect_args = {"connect_timeout": timeout, "read_timeout": 300}
     elif backend == "sqlite":
-        # Read-only: a scan must never create or change the file.
-        url = URL.create("sqlite", database=f"file:{url.database}",
+        # Read-only: a scan must never create or change the file. A URI: '?', '#', '%' quoted.
+        url = URL.create("sqlite", database=f"file:{quote(url.database or '')}",
                          query={"mode": "ro", "uri": "true"})
         connect_args = {"timeout": timeout}
     return create_engine(url, poolclass=NullPool, connect_args=connect_args,
