@@ -117,6 +117,16 @@ def _connector_for(context: OpExecutionContext, engine: Engine) -> Connector[Any
     return connector
 
 
+def _expected_count(context: OpExecutionContext, connector: Connector[Any]) -> int | None:
+    """The connector's size estimate, which only picks a batch size: a source that cannot give
+    one is not an error here (the scan itself reports real failures)."""
+    try:
+        return connector.expected_count()
+    except Exception as exc:
+        context.log.warning(f"no size estimate from {connector.name}: {type(exc).__name__}")
+        return None
+
+
 @op(
     description="Stream every asset of the partition's connector into a run-scoped stage table.",
     retry_policy=SOURCE_RETRY,
@@ -129,7 +139,9 @@ def discover(
     name, run_id = connector.name, context.run_id
     reset_peak_rss()
     with _step(context, catalog, name):
-        expected = connector.expected_count() or dedup_sql.connector_asset_count(engine, name)
+        expected = _expected_count(context, connector) or dedup_sql.connector_asset_count(
+            engine, name
+        )
         batch_size = batching.resolve(expected)
         dropped = staging.drop_leftovers(engine, name)
         if dropped:
