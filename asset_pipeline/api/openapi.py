@@ -45,7 +45,8 @@ _RUN = _object({"run_id": _STR, "connector": _STR, "started_at": _TIME,
 
 SCHEMAS: dict[str, Any] = {
     "Error": _object({"error": _STR}),
-    "Asset": {**_object(_FULL, optional=[k for k in _FULL if k not in _MINIMAL]),
+    "Asset": {**_object({**_FULL, "latest_change": _nullable(_ref("Change"))},
+                        optional=[*(k for k in _FULL if k not in _MINIMAL), "latest_change"]),
               "description": "Key fields always; the others and latest_change with fields=full."},
     "Change": _CHANGE,
     "AssetPage": _object({
@@ -55,13 +56,12 @@ SCHEMAS: dict[str, Any] = {
         "total_kind": {"type": "string", "enum": ["none", "estimate", "exact"]},
     }),
     "AssetDetail": {"allOf": [_ref("Asset"), _object({
-        "latest_change": _nullable(_ref("Change")),
         "connector_info": _nullable(_object({"name": _STR, "kind": _STR, "enabled": _BOOL,
                                              "refresh_interval_seconds": _INT})),
         "history": {"type": "array", "items": _object({
             "status": _STR, "at": _TIME, "run_id": _STR, "fingerprint": _STR})},
         "history_truncated": _BOOL,
-    }, optional=("latest_change",))]},
+    })]},
     "Run": _RUN,
     "RunPage": _object({"items": {"type": "array", "items": _ref("Run")},
                         "next_cursor": _nullable(_STR), "limit": _INT}),

@@ -31,27 +31,35 @@ def _run(row: Any) -> dict[str, Any]:
     return run
 
 
+_SUMMARY = ("run_id", "started_at", "finished_at", "outcome", "discovered", "new", "changed",
+            "removed")
+
+
 def connectors_overview(engine: Engine | Connection) -> list[dict[str, Any]]:
-    """Every connector with its config and its latest run (one indexed lookup each)."""
+    """Every connector with its config and its latest run, in one statement.
+
+    The latest run is a correlated lookup per connector on the (connector, started_at) index,
+    not a scan of all runs.
+    """
+    latest = (select(r.run_id).where(r.connector == c.name).order_by(r.started_at.desc())
+              .limit(1).correlate(connectors).scalar_subquery())
+    query = (select(connectors, *(r[k].label(f"run_{k}") for k in _SUMMARY))
+             .select_from(connectors.outerjoin(discovery_runs, r.run_id == latest))
+             .order_by(c.name))
+    out = []
     with _connection(engine) as conn:
-        rows = conn.execute(select(connectors).order_by(c.name)).all()
-        out = []
-        for row in rows:
-            item = dict(row._mapping)
-            item["config"] = json.loads(item["config"])
-            item["created_at"], item["updated_at"] = utc(item["created_at"]), utc(item["updated_at"])
-            last = conn.execute(
-                select(r.run_id, r.started_at, r.finished_at, r.outcome, r.discovered, r.new,
-                       r.changed, r.removed)
-                .where(r.connector == row.name).order_by(r.started_at.desc()).limit(1)
-            ).first()
-            item["last_run"] = _run_summary(last) if last else None
-            out.append(item)
+        for row in conn.execute(query):
+            values = dict(row._mapping)
+            run = {k: values.pop(f"run_{k}") for k in _SUMMARY}
+            values["config"] = json.loads(values["config"])
+            values["created_at"] = utc(values["created_at"])
+            values["updated_at"] = utc(values["updated_at"])
+            values["last_run"] = _run_summary(run) if run["run_id"] else None
+            out.append(values)
     return out
 
 
-def _run_summary(row: Any) -> dict[str, Any]:
-    run = dict(row._mapping)
+def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
     run["started_at"], run["finished_at"] = utc(run["started_at"]), utc(run["finished_at"])
     return run
 
