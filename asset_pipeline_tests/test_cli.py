@@ -61,7 +61,7 @@ def test_connector_lifecycle(workdir: Path, capsys: pytest.CaptureFixture[str]) 
 @pytest.mark.parametrize("kind,config,expected", [
     ("synthetic", '{"count": "many"}', "count: Input should be a valid integer"),
     ("filesystem", '{"root": "/no/such/folder"}', "/no/such/folder"),
-    ("warehouse", "{}", "unknown connector kind 'warehouse'; known kinds: filesystem, sql, synthetic"),
+    ("warehouse", "{}", "unknown connector kind 'warehouse'; known kinds: filesystem, s3, sql, synthetic"),
     ("sql", '{"url": "postgresql://u:pw@db/x"}', "url must not contain a password"),
     ("synthetic", "{not json", "--config is not valid JSON"),
 ])

@@ -56,7 +56,7 @@ def test_config_errors_name_the_field() -> None:
         build_connector("s", "synthetic", {"count": 0})
     with pytest.raises(ConnectorConfigError, match="colour: Extra inputs are not permitted"):
         build_connector("s", "synthetic", {"count": 1, "colour": "red"})
-    with pytest.raises(ConnectorConfigError, match="known kinds: filesystem, sql, synthetic"):
+    with pytest.raises(ConnectorConfigError, match="known kinds: filesystem, s3, sql, synthetic"):
         build_connector("s", "oracle", {})
     with pytest.raises(ValidationError):
         from asset_pipeline.connectors.synthetic import SyntheticConfig

@@ -15,7 +15,10 @@ from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 ASSET_TYPES = frozenset(
-    {"database", "schema", "table", "view", "materialized_view", "column", "directory", "file"}
+    {"database", "schema", "table", "view", "materialized_view", "column", "directory", "file",
+     # Object stores: a prefix exists only while a key is under it and has no metadata of its
+     # own, and an object has an ETag and a storage class; neither is a directory or a file.
+     "bucket", "prefix", "object"}
 )
 SAMPLE_LIMIT = 20
 

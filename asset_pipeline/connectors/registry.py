@@ -8,11 +8,12 @@ from pydantic import ValidationError
 
 from asset_pipeline.connectors.base import Connector
 from asset_pipeline.connectors.filesystem import FilesystemConnector
+from asset_pipeline.connectors.s3 import S3Connector
 from asset_pipeline.connectors.sql import SqlConnector
 from asset_pipeline.connectors.synthetic import SyntheticConnector
 
 CONNECTOR_KINDS: dict[str, type[Connector[Any]]] = {
-    cls.kind: cls for cls in (SyntheticConnector, FilesystemConnector, SqlConnector)
+    cls.kind: cls for cls in (SyntheticConnector, FilesystemConnector, SqlConnector, S3Connector)
 }
 
 
