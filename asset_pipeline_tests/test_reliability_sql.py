@@ -37,32 +37,33 @@ def _kill_after_first_record(monkeypatch: pytest.MonkeyPatch, source: PgSource,
     return state
 
 
-def test_connection_killed_once_mid_scan_is_retried_to_a_complete_scan(
-    pipeline: Pipeline, pg_source: PgSource, monkeypatch: pytest.MonkeyPatch  # noqa: F811
-) -> None:
+@pytest.fixture
+def loaded(pipeline: Pipeline, pg_source: PgSource) -> list[tuple[object, ...]]:  # noqa: F811
+    """A source of 40 tables, scanned once cleanly; returns that catalog."""
     pg_source.sql("CREATE SCHEMA app;" + TABLES)
     pipeline.add("db", "sql", pg_source.config(include_schemas=["app"]))
     pipeline.run("db")
-    before = pipeline.catalog("db")
+    return pipeline.catalog("db")
 
+
+def test_connection_killed_once_mid_scan_is_retried_to_a_complete_scan(
+    pipeline: Pipeline, pg_source: PgSource, loaded: list[tuple[object, ...]],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     state = _kill_after_first_record(monkeypatch, pg_source, times=1)
     out = pipeline.run("db").output_for_node("bulk_load")
     assert state["killed"] >= 1
     assert out.complete and (out.new, out.changed, out.removed) == (0, 0, 0)
-    assert pipeline.catalog("db") == before
+    assert pipeline.catalog("db") == loaded
 
 
 def test_connection_killed_on_every_attempt_fails_with_the_reason_and_removes_nothing(
-    pipeline: Pipeline, pg_source: PgSource, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    pipeline: Pipeline, pg_source: PgSource, loaded: list[tuple[object, ...]],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pg_source.sql("CREATE SCHEMA app;" + TABLES)
-    pipeline.add("db", "sql", pg_source.config(include_schemas=["app"]))
-    pipeline.run("db")
-    before = pipeline.catalog("db")
-
     state = _kill_after_first_record(monkeypatch, pg_source, times=99)
     result = pipeline.run("db", expect_success=False)
     message = failure_message(result)
     assert "TransientSourceError" in message and "terminat" in message.lower(), message
     assert 99 - state["left"] == 4  # the first attempt and three retries
-    assert pipeline.catalog("db") == before
+    assert pipeline.catalog("db") == loaded
