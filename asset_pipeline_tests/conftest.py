@@ -7,6 +7,7 @@ the tests; it never skips them.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import DagsterInstance
-from sqlalchemy import create_engine, select, text
+from dagster import DagsterInstance, serialize_value
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from asset_pipeline.catalog.connectors import add_connector
@@ -130,6 +131,24 @@ class Pipeline:
         )
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+
+
+    def written_text(self, results) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        """Where a secret could leak, as text: each run's config, tags and full event log, and
+        every row of every catalog table."""
+        places: dict[str, str] = {}
+        for result in results:
+            run = self.instance.get_run_by_id(result.run_id)
+            assert run is not None
+            places[f"run config {result.run_id}"] = json.dumps(run.run_config) + json.dumps(
+                run.tags)
+            places[f"logs {result.run_id}"] = "\n".join(
+                serialize_value(entry) for entry in self.instance.all_logs(result.run_id))
+        with self.engine.connect() as conn:
+            for table in inspect(conn).get_table_names():
+                rows = conn.execute(text(f'SELECT * FROM "{table}"')).all()
+                places[f"catalog {table}"] = repr(rows)
+        return places
 
 
 def failure_message(result) -> str:  # type: ignore[no-untyped-def]

@@ -22,10 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+import urllib.request
 from urllib.parse import parse_qs, unquote
 
 StartResponse = Callable[..., Any]
@@ -95,6 +99,36 @@ def middleware(app: WsgiApp, controls: Controls) -> WsgiApp:
         return app(environ, start_response)
 
     return wrapped
+
+
+def start(cwd: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start this server in a child process on a free loopback port; returns (process, URL)
+    once it answers. Used by the tests and by ``benchmarks.s3_bench``."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "asset_pipeline_tests.s3_server", "--port", str(port)],
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"the moto S3 server did not start on {url}") from None
+            time.sleep(0.05)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -25,8 +24,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from dagster import serialize_value
-from sqlalchemy import inspect, text
 
 from asset_pipeline.connectors.base import (
     AssetRecord,
@@ -37,6 +34,7 @@ from asset_pipeline.connectors.base import (
 from asset_pipeline.connectors.registry import ConnectorConfigError, build_connector
 from asset_pipeline.connectors.s3.records import prefixes_of
 
+from . import s3_server as s3_server_process
 from .conftest import Pipeline, failure_message
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,29 +59,14 @@ def _post(url: str, body: Any, raw: bool = False) -> bytes:
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[str]:
     """A moto S3 server on a free port, for the whole session."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "asset_pipeline_tests.s3_server", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"the moto S3 server did not start on {url}")
-            time.sleep(0.05)
+    try:
+        proc, url = s3_server_process.start(cwd=str(ROOT))
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        s3_server_process.stop(proc)
 
 
 class Bucket:
@@ -457,16 +440,7 @@ def test_planted_secret_appears_nowhere(pipeline: Pipeline, bucket: Bucket) -> N
     with pytest.raises(SourceError) as direct:
         scan(bucket.config(bucket="no-such-bucket-here"))
     places = {"exception": str(direct.value), "failure": message}
-    for result in (ok, bad):
-        run = pipeline.instance.get_run_by_id(result.run_id)
-        assert run is not None
-        places[f"run config {result.run_id}"] = json.dumps(run.run_config) + json.dumps(run.tags)
-        places[f"logs {result.run_id}"] = "\n".join(
-            serialize_value(entry) for entry in pipeline.instance.all_logs(result.run_id))
-    with pipeline.engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            rows = conn.execute(text(f'SELECT * FROM "{table}"')).all()
-            places[f"catalog {table}"] = repr(rows)
+    places.update(pipeline.written_text((ok, bad)))
     assert "materialization" in places[f"logs {ok.run_id}"].lower()
     assert places["catalog connectors"].count(SECRET_ENV) == 2
     secret = os.environ[SECRET_ENV]

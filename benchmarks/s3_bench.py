@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from asset_pipeline_tests import s3_server as s3_server_process
 from benchmarks.run import ROOT, _catalog, code_state, machine
 
 CONNECTOR = "bench_s3"
@@ -49,26 +49,6 @@ def _post(url: str, body: dict[str, Any]) -> None:
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=600) as answer:
         answer.read()
-
-
-def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "asset_pipeline_tests.s3_server", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
-            return proc, url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"the moto S3 server did not start on {url}") from None
-            time.sleep(0.05)
 
 
 def seed(url: str, bucket: str, objects: int, prefixes: int) -> float:
@@ -190,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     print(f"machine: {machine()}\ncode: {code_state()}", flush=True)
-    proc, url = start_server()
+    proc, url = s3_server_process.start(cwd=str(ROOT))
     ok = True
     try:
         took = seed(url, "bench", args.objects, args.prefixes)
@@ -209,8 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             for what, count, seconds in listing(url, "bench-latency"):
                 print(f"  {what}: {count:,} in {seconds:.2f} s", flush=True)
     finally:
-        proc.terminate()
-        proc.wait(10)
+        s3_server_process.stop(proc)
     print(f"reproduce: flock /tmp/asset_pipeline_bench.lock .venv/bin/python -m "
           f"benchmarks.s3_bench {' '.join(sys.argv[1:])}".rstrip())
     return 0 if ok else 1

@@ -8,9 +8,10 @@ problems are recorded. A failure to list anything at all raises.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
+from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, ConfigDict
 
@@ -47,6 +48,19 @@ class SourceError(RuntimeError):
 
     Permanent: the run fails at once with this message. The message must never hold a secret.
     """
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret, raw or URL-encoded, replaced by ``***``.
+
+    Every connector kind runs its error messages through this before they leave the connector.
+    """
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, "***")
+    return text
 
 
 class TransientSourceError(SourceError):

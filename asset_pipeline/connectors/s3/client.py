@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from asset_pipeline.connectors.base import SourceError, TransientSourceError
 from asset_pipeline.connectors.s3.config import Credentials, S3Config, import_boto3
-from asset_pipeline.connectors.sql.errors import scrub
+from asset_pipeline.connectors.base import scrub
 
 #: Error codes that no retry and no other prefix can fix: the whole scan fails at once.
 FATAL_CODES = frozenset({

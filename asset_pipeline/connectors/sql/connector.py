@@ -22,13 +22,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from asset_pipeline.connectors.base import AssetRecord, Connector, ConnectorReport
+from asset_pipeline.connectors.base import AssetRecord, Connector, ConnectorReport, scrub
 from asset_pipeline.connectors.sql.config import SqlConfig, Target, resolve_target, sqlite_path
 from asset_pipeline.connectors.sql.errors import (
     driver_message,
     is_permission_error,
     is_transient,
-    scrub,
     source_error,
 )
 from asset_pipeline.connectors.sql.mysql import MySQLReflector

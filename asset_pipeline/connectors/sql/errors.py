@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
 
 from sqlalchemy.exc import DBAPIError
 
-from asset_pipeline.connectors.base import SourceError, TransientSourceError
+from asset_pipeline.connectors.base import SourceError, TransientSourceError, scrub
 
 #: Lower-case fragments of driver messages (psycopg2, PyMySQL, sqlite3) that retrying can fix.
 _TRANSIENT = (
@@ -26,16 +25,6 @@ _TRANSIENT = (
 )
 #: Lower-case fragments that mean the role may not read something: a per-item failure.
 _PERMISSION = ("permission denied", "access denied", "command denied", "insufficient privilege")
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with each secret, raw or URL-encoded, replaced by ``***``."""
-    for secret in secrets:
-        if not secret:
-            continue
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            text = text.replace(form, "***")
-    return text
 
 
 def driver_message(exc: BaseException) -> str:
