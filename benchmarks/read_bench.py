@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.run import ROOT, _catalog, code_state, machine
+from benchmarks.common import ROOT, code_state, dagster_home, fresh_catalog, machine
 
 BIG, SMALL = "bench_synthetic", "bench_small"
 SMALL_SIZE = 20_000
@@ -307,13 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.url:
             url, cleanup = args.url, (lambda: None)
         else:
-            url, cleanup = _catalog("postgresql", args.pg_url, tmp)
+            url, cleanup = fresh_catalog("postgresql", args.pg_url, tmp)
         try:
             fill_s = None
             if not args.url:
-                home = tmp / "dagster_home"
-                home.mkdir()
-                (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+                home = dagster_home(tmp)
                 print(f"filling {args.size:,} assets through the job ...", flush=True)
                 started = time.perf_counter()
                 subprocess.run([sys.executable, "-m", "benchmarks.read_bench", "--fill", url,

@@ -14,22 +14,24 @@ re-scan, and a re-scan with 1% changed. Prints a table and the goals, writes
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import platform
-import resource
 import shlex
-import subprocess
 import sys
 import tempfile
-import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import (
+    ROOT,
+    code_state,
+    dagster_home,
+    fresh_catalog,
+    machine,
+    run_child,
+    run_here,
+)
+
 CONNECTOR = "bench_synthetic"
 PHASES: dict[str, dict[str, Any]] = {
     "first_load": {},
@@ -45,51 +47,9 @@ GOALS: list[tuple[str, str | None, int, str | None, str, float]] = [
 ]
 
 
-def child(phase: str, url: str, size: int, dagster_home: str) -> None:
+def child(phase: str, url: str, size: int, home: str) -> None:
     """One phase in this (fresh) process; prints one JSON line."""
-    os.environ["ASSET_PIPELINE_DATABASE_URL"] = url
-    os.environ["DAGSTER_HOME"] = dagster_home
-    from dataclasses import asdict
-
-    from dagster import DagsterInstance
-
-    from asset_pipeline.catalog.db import make_engine, migrate, resolve_url
-    from asset_pipeline.cli import register, run_partition
-
-    engine = make_engine(resolve_url(url))
-    migrate(engine)
-    instance = DagsterInstance.get()
-    register(engine, instance, CONNECTOR, "synthetic", {"count": size, **PHASES[phase]},
-             replace=True)
-    engine.dispose()
-    started = time.perf_counter()
-    result = run_partition(instance, CONNECTOR)
-    wall = time.perf_counter() - started
-    print(json.dumps({"wall_s": round(wall, 3), "result": asdict(result),
-                      "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                                            / 1024, 1)}))
-
-
-def _catalog(backend: str, pg_url: str, tmp: Path) -> tuple[str, Any]:
-    """(catalog URL, cleanup callable) for a fresh catalog database."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / 'catalog.db'}", lambda: None
-    from sqlalchemy import create_engine
-
-    from asset_pipeline.catalog.db import resolve_url
-
-    admin_url = resolve_url(pg_url)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return admin_url.set(database=name).render_as_string(hide_password=False), drop
+    run_here(url, home, CONNECTOR, "synthetic", {"count": size, **PHASES[phase]})
 
 
 def bench(backend: str, size: int, pg_url: str) -> tuple[list[dict[str, Any]], list[str]]:
@@ -97,25 +57,18 @@ def bench(backend: str, size: int, pg_url: str) -> tuple[list[dict[str, Any]], l
     errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="ap_bench_") as tmp_name:
         tmp = Path(tmp_name)
-        home = tmp / "dagster_home"
-        home.mkdir()
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        url, cleanup = _catalog(backend, pg_url, tmp)
+        home = dagster_home(tmp)
+        url, cleanup = fresh_catalog(backend, pg_url, tmp)
         try:
             for phase in PHASES:
-                cmd = [sys.executable, "-m", "benchmarks.run", "--phase", phase, "--url", url,
-                       "--size", str(size), "--dagster-home", str(home)]
-                started = time.perf_counter()
-                proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-                elapsed = time.perf_counter() - started
-                lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-                if proc.returncode != 0 or not lines:
-                    errors.append(f"{backend} {size:,} {phase}: exit {proc.returncode}\n"
-                                  f"{proc.stderr[-6000:]}{proc.stdout[-2000:]}")
+                data, took, failure = run_child(
+                    ["-m", "benchmarks.run", "--phase", phase, "--url", url,
+                     "--size", str(size), "--dagster-home", str(home)])
+                if data is None:
+                    errors.append(f"{backend} {size:,} {phase}: {failure}")
                     break  # the later phases depend on this one
-                data = json.loads(lines[-1])
                 rows.append({"backend": backend, "size": size, "phase": phase,
-                             "process_s": round(elapsed, 3), **data})
+                             "process_s": round(took, 3), **data})
                 print(_line(rows[-1]), flush=True)
         finally:
             cleanup()
@@ -147,23 +100,6 @@ def goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out.append({"goal": label, "backend": b, "value": value, "limit": limit,
                         "met": None if value is None else value <= limit})
     return out
-
-
-def code_state() -> str:
-    """HEAD plus a hash of uncommitted changes to the package: the code the phases imported."""
-    def git(*a: str) -> str:
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout
-    dirty = git("diff", "HEAD", "--", "asset_pipeline") + git(
-        "ls-files", "--others", "--exclude-standard", "asset_pipeline")
-    return git("rev-parse", "--short", "HEAD").strip() + (
-        f"+dirty:{hashlib.sha1(dirty.encode()).hexdigest()[:8]}" if dirty else "")
-
-
-def machine() -> dict[str, Any]:
-    mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
-                  if ln.startswith("MemTotal:"))
-    return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
-            "python": platform.python_version(), "platform": platform.platform()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from asset_pipeline_tests import s3_server as s3_server_process
-from benchmarks.run import ROOT, _catalog, code_state, machine
+from benchmarks.common import (
+    ROOT,
+    code_state,
+    dagster_home,
+    fresh_catalog,
+    machine,
+    phase_line,
+    run_child,
+    run_here,
+)
 
 CONNECTOR = "bench_s3"
 KEY_ENV, SECRET_ENV = "AP_BENCH_S3_KEY", "AP_BENCH_S3_SECRET"
@@ -89,58 +96,26 @@ def listing(url: str, bucket: str) -> list[tuple[str, int, float]]:
     return out
 
 
-def child(catalog_url: str, source: str, dagster_home: str) -> None:
+def child(catalog_url: str, source: str, home: str) -> None:
     """One run in this (fresh) process; prints one JSON line."""
-    from dataclasses import asdict
-
-    os.environ["ASSET_PIPELINE_DATABASE_URL"] = catalog_url
-    os.environ["DAGSTER_HOME"] = dagster_home
-    from dagster import DagsterInstance
-
-    from asset_pipeline.catalog.db import make_engine, migrate, resolve_url
-    from asset_pipeline.cli import register, run_partition
-
-    engine = make_engine(resolve_url(catalog_url))
-    migrate(engine)
-    instance = DagsterInstance.get()
-    register(engine, instance, CONNECTOR, "s3", json.loads(source), replace=True)
-    engine.dispose()
-    started = time.perf_counter()
-    result = run_partition(instance, CONNECTOR)
-    wall = time.perf_counter() - started
-    print(json.dumps({"wall_s": round(wall, 3), "result": asdict(result),
-                      "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                                            / 1024, 1)}))
+    run_here(catalog_url, home, CONNECTOR, "s3", json.loads(source))
 
 
 def job(url: str, bucket: str, backend: str, pg_url: str) -> bool:
     """Both phases through Dagster on a fresh catalog; False if one failed."""
     with tempfile.TemporaryDirectory(prefix="ap_s3_bench_") as tmp_name:
         tmp = Path(tmp_name)
-        home = tmp / "dagster_home"
-        home.mkdir()
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        catalog_url, drop_catalog = _catalog(backend, pg_url, tmp)
+        home = dagster_home(tmp)
+        catalog_url, drop_catalog = fresh_catalog(backend, pg_url, tmp)
         try:
             for phase in PHASES:
-                cmd = [sys.executable, "-m", "benchmarks.s3_bench", "--child", catalog_url,
-                       json.dumps(config(url, bucket)), str(home)]
-                begun = time.perf_counter()
-                proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-                process_s = time.perf_counter() - begun
-                lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-                if proc.returncode != 0 or not lines:
-                    print(f"{phase}: exit {proc.returncode}\n{proc.stderr[-4000:]}",
-                          file=sys.stderr)
+                data, took, failure = run_child(
+                    ["-m", "benchmarks.s3_bench", "--child", catalog_url,
+                     json.dumps(config(url, bucket)), str(home)])
+                if data is None:
+                    print(f"{phase}: {failure}", file=sys.stderr)
                     return False
-                data = json.loads(lines[-1])
-                r = data["result"]
-                print(f"  {phase}: {r['discovered']:,} discovered, {r['new']:,} new, "
-                      f"{r['changed']:,} changed, {r['unchanged']:,} unchanged in "
-                      f"{data['wall_s']:.2f} s wall (job {r['total_seconds']:.2f} s: discover "
-                      f"{r['discover_seconds']:.2f}, dedup {r['dedup_seconds']:.2f}, load "
-                      f"{r['load_seconds']:.2f}; process {process_s:.2f} s; peak RSS "
-                      f"{data['ru_maxrss_mb']:.0f} MB)", flush=True)
+                print(f"  {phase_line(phase, data, took)}", flush=True)
         finally:
             drop_catalog()
     return True

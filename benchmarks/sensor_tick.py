@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 from datetime import datetime, timezone
 
 from dagster import DagsterInstance, SensorResult, build_schedule_context, build_sensor_context
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from asset_pipeline.automation.sensors import (
     connector_change_sensor,
@@ -26,6 +23,7 @@ from asset_pipeline.catalog.connectors import add_connector
 from asset_pipeline.catalog.db import make_engine, migrate, resolve_url
 from asset_pipeline.definitions import defs
 from asset_pipeline.resources import CatalogDatabase
+from benchmarks.common import fresh_pg_database
 
 
 def main() -> None:
@@ -33,11 +31,7 @@ def main() -> None:
     parser.add_argument("--connectors", type=int, default=1000)
     parser.add_argument("--pg-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-    name = f"bench_sensor_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
+    url, drop = fresh_pg_database(args.pg_url, "bench_sensor")
     try:
         engine = make_engine(resolve_url(url))
         migrate(engine)
@@ -69,8 +63,7 @@ def main() -> None:
                       f"{requests:5} run requests")
         engine.dispose()
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop()
     print(f"connectors: {args.connectors}; reproduce: .venv/bin/python -m benchmarks.sensor_tick "
           f"--connectors {args.connectors}")
 

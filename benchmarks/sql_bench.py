@@ -15,17 +15,22 @@ drops both databases. The goal: 10,000 tables x 10 columns (110,000+ assets) fir
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.run import ROOT, _catalog, code_state, machine
+from benchmarks.common import (
+    code_state,
+    dagster_home,
+    fresh_catalog,
+    fresh_pg_database,
+    machine,
+    phase_line,
+    run_child,
+    run_here,
+)
 
 CONNECTOR = "bench_sql"
 PHASES = ("first_load", "unchanged")
@@ -36,20 +41,10 @@ BLOCK = 1_000  # tables per DO block / transaction
 def create_source(admin_url: str, tables: int, columns: int) -> tuple[str, Any]:
     """A new source database holding the tables; returns (URL without password, drop)."""
     from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
 
-    from asset_pipeline.catalog.db import resolve_url
-
-    admin = create_engine(resolve_url(admin_url), isolation_level="AUTOCOMMIT")
-    name = f"bench_src_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    url = resolve_url(admin_url).set(database=name)
+    raw_url, drop = fresh_pg_database(admin_url, "bench_src")
+    url = make_url(raw_url)
     types = ("bigint", "text", "timestamptz", "numeric(12,2)", "boolean")
     cols = ", ".join(f"c{k:02d} {types[k % len(types)]}" for k in range(columns))
     source = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -71,29 +66,9 @@ def create_source(admin_url: str, tables: int, columns: int) -> tuple[str, Any]:
     return url.set(drivername="postgresql").render_as_string(hide_password=True), drop
 
 
-def child(catalog_url: str, source_url: str, dagster_home: str) -> None:
+def child(catalog_url: str, source_url: str, home: str) -> None:
     """One run in this (fresh) process; prints one JSON line."""
-    import os
-    from dataclasses import asdict
-
-    os.environ["ASSET_PIPELINE_DATABASE_URL"] = catalog_url
-    os.environ["DAGSTER_HOME"] = dagster_home
-    from dagster import DagsterInstance
-
-    from asset_pipeline.catalog.db import make_engine, migrate, resolve_url
-    from asset_pipeline.cli import register, run_partition
-
-    engine = make_engine(resolve_url(catalog_url))
-    migrate(engine)
-    instance = DagsterInstance.get()
-    register(engine, instance, CONNECTOR, "sql", {"url": source_url}, replace=True)
-    engine.dispose()
-    started = time.perf_counter()
-    result = run_partition(instance, CONNECTOR)
-    wall = time.perf_counter() - started
-    print(json.dumps({"wall_s": round(wall, 3), "result": asdict(result),
-                      "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-                                            / 1024, 1)}))
+    run_here(catalog_url, home, CONNECTOR, "sql", {"url": source_url})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,31 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="ap_sql_bench_") as tmp_name:
             tmp = Path(tmp_name)
-            home = tmp / "dagster_home"
-            home.mkdir()
-            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-            catalog_url, drop_catalog = _catalog(args.backend, args.pg_url, tmp)
+            home = dagster_home(tmp)
+            catalog_url, drop_catalog = fresh_catalog(args.backend, args.pg_url, tmp)
             try:
                 for phase in PHASES:
-                    cmd = [sys.executable, "-m", "benchmarks.sql_bench", "--child",
-                           catalog_url, source_url, str(home)]
-                    begun = time.perf_counter()
-                    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-                    process_s = time.perf_counter() - begun
-                    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-                    if proc.returncode != 0 or not lines:
-                        print(f"{phase}: exit {proc.returncode}\n{proc.stderr[-4000:]}",
-                              file=sys.stderr)
+                    data, took, failure = run_child(
+                        ["-m", "benchmarks.sql_bench", "--child", catalog_url, source_url,
+                         str(home)])
+                    if data is None:
+                        print(f"{phase}: {failure}", file=sys.stderr)
                         failed = True
                         break
-                    data = json.loads(lines[-1])
-                    r = data["result"]
-                    print(f"{phase}: {r['discovered']:,} discovered, {r['new']:,} new, "
-                          f"{r['changed']:,} changed, {r['unchanged']:,} unchanged in "
-                          f"{data['wall_s']:.2f} s wall (job {r['total_seconds']:.2f} s: discover "
-                          f"{r['discover_seconds']:.2f}, dedup {r['dedup_seconds']:.2f}, load "
-                          f"{r['load_seconds']:.2f}; process {process_s:.2f} s; peak RSS "
-                          f"{data['ru_maxrss_mb']:.0f} MB)", flush=True)
+                    print(phase_line(phase, data, took), flush=True)
                     if phase == "first_load":
                         met = data["wall_s"] <= GOAL_SECONDS
                         failed |= not met
