@@ -227,3 +227,20 @@ def test_incomplete_filesystem_scan_loads_what_it_saw_and_removes_nothing(
     assert event is not None and event.asset_materialization is not None
     meta = event.asset_materialization.metadata
     assert meta["scan_complete"].value is False and meta["unreadable_entries"].value == 1
+
+
+def test_staging_tables_skip_the_wal_on_postgresql(pg_url: str) -> None:
+    from sqlalchemy import text
+
+    from asset_pipeline.catalog import staging
+    from asset_pipeline.catalog.db import make_engine, resolve_url
+
+    engine = make_engine(resolve_url(pg_url))
+    staging.create_stage(engine, "ap_run_t_stage")
+    staging.create_diff(engine, "ap_run_t_diff")
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(text(
+            "SELECT relname, relpersistence FROM pg_class WHERE relname LIKE 'ap_run_t_%'"
+            " AND relkind = 'r'")).all())
+    assert kinds == {"ap_run_t_stage": "u", "ap_run_t_diff": "u"}
+    engine.dispose()

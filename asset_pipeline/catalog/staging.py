@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from sqlalchemy import (
     BigInteger,
@@ -57,18 +57,18 @@ def _connector_tag(connector: str) -> str:
     return hashlib.sha1(connector.encode()).hexdigest()[:10]
 
 
-def stage_table(name: str) -> Table:
+def stage_table(name: str, unlogged: bool = False) -> Table:
     """The stage table: one row per discovered asset, in scan order (seq)."""
     return Table(
         name,
         MetaData(),
         Column("seq", Integer, primary_key=True, autoincrement=True),
         *_row_columns(),
-        prefixes=["UNLOGGED"],
+        prefixes=["UNLOGGED"] if unlogged else [],
     )
 
 
-def diff_table(name: str) -> Table:
+def diff_table(name: str, unlogged: bool = False) -> Table:
     """The diff table: rows to write (new, changed, restored) and assets to mark removed."""
     return Table(
         name,
@@ -77,24 +77,24 @@ def diff_table(name: str) -> Table:
         Column("action", String(16), nullable=False),
         Column("asset_id", BigInteger),
         *_row_columns(),
-        prefixes=["UNLOGGED"],
+        prefixes=["UNLOGGED"] if unlogged else [],
     )
 
 
-def _create(engine: Engine, table: Table) -> Table:
-    if engine.dialect.name != "postgresql":
-        table._prefixes = []  # UNLOGGED is PostgreSQL's
+def _create(engine: Engine, build: Callable[[str, bool], Table], name: str) -> Table:
+    # Run-scoped and rebuilt on re-execution: PostgreSQL need not write them to its WAL.
+    table = build(name, engine.dialect.name == "postgresql")
     table.drop(engine, checkfirst=True)
     table.create(engine)
     return table
 
 
 def create_stage(engine: Engine, name: str) -> Table:
-    return _create(engine, stage_table(name))
+    return _create(engine, stage_table, name)
 
 
 def create_diff(engine: Engine, name: str) -> Table:
-    return _create(engine, diff_table(name))
+    return _create(engine, diff_table, name)
 
 
 class _CsvStream(io.TextIOBase):
